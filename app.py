@@ -1,0 +1,97 @@
+"""Athena's composition root: Settings -> Store -> services -> Gradio Blocks + FastAPI routes.
+
+Run it with `python app.py`.
+"""
+
+from __future__ import annotations
+
+import time
+
+_PROCESS_START = time.monotonic()
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+from fastapi import FastAPI
+
+from analytics.ui import build_analytics_tab, build_console_tab, overview_markdown
+from interview.ui import build_interview_tab, interview_status
+from ops.logging import setup_logging
+from settings import Settings, SettingsError, load_settings
+from store import Store, StoreError
+
+log = logging.getLogger("athena")
+
+TITLE = "Athena: SQL skills interviews"
+
+
+@dataclass
+class AthenaApp:
+    settings: Settings
+    store: Store
+    api: FastAPI
+    blocks: gr.Blocks
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_blocks(settings: Settings, store: Store) -> gr.Blocks:
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+        gr.Markdown(f"# {TITLE}")
+        with gr.Tabs():
+            with gr.Tab("Interview", id="interview"):
+                interview = build_interview_tab(store)
+            with gr.Tab("Analytics", id="analytics"):
+                analytics = build_analytics_tab(store)
+            with gr.Tab("SQL Console", id="console"):
+                build_console_tab(store)
+        # Every page load shows the database as it is now, not as it was at start-up.
+        blocks.load(lambda: (interview_status(store), overview_markdown(store)), None, [interview, analytics],
+                    show_api=False)
+    return blocks
+
+
+def build_app(settings: Settings, store: Store | None = None) -> AthenaApp:
+    """Construct everything; nothing connects or loads before this is called."""
+    store = store or Store.open(settings.database_url, pool_size=settings.db_pool_size)
+    api = FastAPI(title="Athena", docs_url=None, redoc_url=None, openapi_url=None)
+    blocks = build_blocks(settings, store)
+    api = gr.mount_gradio_app(api, blocks, path="", show_error=False, show_api=False)
+    return AthenaApp(settings=settings, store=store, api=api, blocks=blocks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"athena: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.log_format)
+    try:
+        app = build_app(settings)
+    except StoreError as exc:
+        print(f"athena: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    log.info("athena ready", extra={"url": f"http://{settings.host}:{settings.port}", "database": app.store.where,
+                                    "interviewer": "realtime" if settings.realtime_enabled else "keyless",
+                                    "startup_s": round(time.monotonic() - _PROCESS_START, 2)})
+    try:
+        uvicorn.run(app.api, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=30)
+    except OSError as exc:  # e.g. port in use
+        print(f"athena: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    finally:
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
