@@ -1,0 +1,103 @@
+"""Scoring conceptual answers against a rubric: cue semantics, paraphrases, misconceptions, no-answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from interview.rubric import MISCONCEPTION_PENALTY, cue_matches, is_no_answer, score_answer, sentences
+
+
+@dataclass
+class Point:
+    id: str
+    text: str
+    weight: float
+    cues: list[str]
+
+
+@dataclass
+class Mis:
+    id: str
+    text: str
+    cues: list[str]
+
+
+KEY_POINTS = [
+    Point("inner", "An inner join returns only rows with a match in both tables.", 0.5,
+          ["only|just match|matching|matches", "intersection"]),
+    Point("left", "A left join keeps every row of the left table, with NULLs where nothing matches.", 0.5,
+          ["left all|every|keeps|keep|preserve|retain", "null|nulls unmatched|missing|no"]),
+]
+MISCONCEPTIONS = [Mis("drops", "Believes a left join drops unmatched rows.", ["left drops|removes|discards unmatched"])]
+
+
+@pytest.mark.parametrize(
+    ("cue", "sentence", "expected"),
+    [
+        ("only|just match|matching", "it only returns the matching rows", True),
+        ("only|just match|matching", "it returns the matching rows", False),  # every slot must match
+        ("match", "rows that matched", True),  # prefix stems
+        ("match", "a rematch", False),  # prefix of a word, not a substring
+        ("left all", "ALL rows from the LEFT table", True),
+        ("3 valued", "three valued logic", True),  # number words fold to digits
+    ],
+)
+def test_cue_semantics(cue: str, sentence: str, expected: bool) -> None:
+    assert cue_matches(cue, sentences(sentence)[0]) is expected
+
+
+def test_a_full_paraphrased_answer_makes_every_point() -> None:
+    answer = ("An inner join just gives you the rows that match on both sides. With a left join you keep all the "
+              "rows from the left table, and you get nulls for the columns where there's no match.")
+    result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
+    assert result.score == 1.0 and not result.misconceptions
+    assert [p.made for p in result.points] == [True, True]
+    assert "you get nulls" in (result.points[1].evidence or "")
+
+
+def test_a_half_answer_gets_half_and_feedback_names_what_is_missing() -> None:
+    result = score_answer("An inner join returns only matching rows.", KEY_POINTS, MISCONCEPTIONS)
+    assert result.score == 0.5
+    assert "Missing: a left join keeps every row" in result.feedback()
+    assert "You covered: an inner join returns only rows" in result.feedback()
+
+
+def test_slots_must_match_within_one_sentence() -> None:
+    # "left" and "all" are in different sentences: the point is not made.
+    result = score_answer("We join on the left. All good.", KEY_POINTS)
+    assert not result.points[1].made
+
+
+def test_a_misconception_costs_a_penalty_and_is_reported() -> None:
+    answer = "An inner join returns only matching rows. A left join drops the unmatched rows."
+    result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
+    assert result.score == pytest.approx(0.5 - MISCONCEPTION_PENALTY)
+    assert [m.id for m in result.misconceptions] == ["drops"]
+    assert "Watch out" in result.feedback()
+
+
+@pytest.mark.parametrize("answer", ["I don't know", "no idea, sorry", "Um, I do not know.", "pass", "", "   "])
+def test_no_answer_scores_zero(answer: str) -> None:
+    assert is_no_answer(answer)
+    result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
+    assert result.score == 0.0 and result.no_answer
+    assert result.feedback().startswith("No answer was given")
+
+
+@pytest.mark.parametrize("answer", ["No, a left join keeps all rows", "I know this one: only matching rows",
+                                    "Not sure about the name, but only matching rows come back"])
+def test_real_answers_are_not_mistaken_for_no_answer(answer: str) -> None:
+    assert not is_no_answer(answer)
+    assert score_answer(answer, KEY_POINTS).score > 0
+
+
+def test_unrelated_text_scores_zero() -> None:
+    assert score_answer("I like to cook pasta with tomatoes on Sundays.", KEY_POINTS, MISCONCEPTIONS).score == 0.0
+
+
+def test_breakdown_is_json_ready() -> None:
+    data = score_answer("only matching rows", KEY_POINTS).to_dict()
+    assert data["key_points"][0] == {"id": "inner", "text": KEY_POINTS[0].text, "weight": 0.5, "made": True,
+                                     "evidence": "only matching rows"}
