@@ -20,7 +20,9 @@ import gradio as gr
 from fastapi import FastAPI
 
 from analytics.ui import build_analytics_tab, build_console_tab, overview_markdown
-from interview.ui import build_interview_tab, interview_status
+from interview.services import InterviewServices, build_interview_services
+from interview.ui import build_interview_tab
+from interview.voice_session import VoiceService
 from ops.logging import setup_logging
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError
@@ -36,34 +38,42 @@ class AthenaApp:
     store: Store
     api: FastAPI
     blocks: gr.Blocks
+    interviews: InterviewServices
+    voice: VoiceService | None
 
     def close(self) -> None:
         self.store.close()
 
 
-def build_blocks(settings: Settings, store: Store) -> gr.Blocks:
+def build_blocks(settings: Settings, store: Store, interviews: InterviewServices,
+                 voice: VoiceService | None) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         gr.Markdown(f"# {TITLE}")
         with gr.Tabs():
             with gr.Tab("Interview", id="interview"):
-                interview = build_interview_tab(store)
+                build_interview_tab(interviews, voice)
             with gr.Tab("Analytics", id="analytics"):
                 analytics = build_analytics_tab(store)
             with gr.Tab("SQL Console", id="console"):
                 build_console_tab(store)
         # Every page load shows the database as it is now, not as it was at start-up.
-        blocks.load(lambda: (interview_status(store), overview_markdown(store)), None, [interview, analytics],
-                    show_api=False)
+        blocks.load(lambda: overview_markdown(store), None, [analytics], show_api=False)
     return blocks
 
 
 def build_app(settings: Settings, store: Store | None = None) -> AthenaApp:
     """Construct everything; nothing connects or loads before this is called."""
     store = store or Store.open(settings.database_url, pool_size=settings.db_pool_size)
+    interviews = build_interview_services(settings, store)
+    voice = VoiceService(settings) if settings.local_voice and not settings.realtime_enabled else None
     api = FastAPI(title="Athena", docs_url=None, redoc_url=None, openapi_url=None)
-    blocks = build_blocks(settings, store)
+    blocks = build_blocks(settings, store, interviews, voice)
+    if settings.realtime_enabled:  # the Realtime interview without a browser: WebSocket clients, under /interview
+        from interview.realtime_ui import mount_interview_api
+
+        mount_interview_api(api, interviews)
     api = gr.mount_gradio_app(api, blocks, path="", show_error=False, show_api=False)
-    return AthenaApp(settings=settings, store=store, api=api, blocks=blocks)
+    return AthenaApp(settings=settings, store=store, api=api, blocks=blocks, interviews=interviews, voice=voice)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"athena: {exc}", file=sys.stderr)
         return 2
     import uvicorn
+
+    app.interviews.engine.close_stale_sessions()
+    if app.voice is not None:
+        app.voice.warmup_in_background()
 
     log.info("athena ready", extra={"url": f"http://{settings.host}:{settings.port}", "database": app.store.where,
                                     "interviewer": "realtime" if settings.realtime_enabled else "keyless",

@@ -113,7 +113,7 @@ def sentences(answer: str) -> list[list[str]]:
 
 
 def _slot_matches(slot: str, words: Sequence[str]) -> bool:
-    alternatives = [a for a in slot.split("|") if a]
+    alternatives = [_NUMBER_WORDS.get(a, a) for a in slot.split("|") if a]  # cues fold like the answer
     return any(w.startswith(a) for a in alternatives for w in words)
 
 

@@ -48,8 +48,9 @@ def upsert_employee(conn: Connection, employee_id: str, name: str, department: s
 
 
 # ---- sessions
-def create_session(conn: Connection, employee_id: str, *, brain: str, mode: str, plan: Any) -> int:
-    now = utcnow()
+def create_session(conn: Connection, employee_id: str, *, brain: str, mode: str, plan: Any,
+                   now: datetime | None = None) -> int:
+    now = now or utcnow()
     result = conn.execute(
         insert(interview_sessions)
         .values(employee_id=employee_id, start_time=now, updated_at=now, status="in_progress", brain=brain,

@@ -101,3 +101,8 @@ def test_breakdown_is_json_ready() -> None:
     data = score_answer("only matching rows", KEY_POINTS).to_dict()
     assert data["key_points"][0] == {"id": "inner", "text": KEY_POINTS[0].text, "weight": 0.5, "made": True,
                                      "evidence": "only matching rows"}
+
+
+def test_number_words_fold_the_same_way_in_cues_and_answers() -> None:
+    assert cue_matches("one|single row", sentences("exactly 1 row comes back")[0])
+    assert cue_matches("1 row", sentences("just one row")[0])
