@@ -185,8 +185,7 @@ class KeylessInterviewer:
         query = sql or extract_sql(text)
         if query is None:
             if is_no_answer(text):
-                feedback = "No query was given, so this question scores 0. " + (
-                    "A query that works would have been: " + " ".join(q.reference_sql.split()))
+                feedback = "No query was given, so this question scores 0."
                 self.engine.log_response_evaluation(
                     self._sid, self.current.id, text, 0.0, feedback, scored_by=SCORED_BY_GRADER,
                     rubric_version=f"{q.id}@grader", evidence={"question_ref": q.id, "no_answer": True},
