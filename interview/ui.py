@@ -101,7 +101,7 @@ class InterviewTab:
                 try:
                     current = self._interviewer(ref, dialect)
                     if current.active:
-                        raise gr.Error("An interview is already running on this page; end it first.")
+                        raise user_error("An interview is already running on this page; end it first.")
                 except SessionNotFound:
                     pass
             interviewer = KeylessInterviewer(self.engine, mode="text", dialect=dialect or "duckdb",
@@ -109,24 +109,24 @@ class InterviewTab:
             interviewer.start(employee_id, name=name or None, department=department or None, role=role or None)
             return self._view(interviewer.ref)
         except InterviewError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc) from None
 
     def answer(self, text: str, ref: str, dialect: str) -> tuple[str, str, list[dict[str, str]], str, str]:
         try:
             self._interviewer(ref, dialect).answer(text)
             return ("", *self._view(ref))
         except InterviewError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc) from None
 
     def submit_sql(self, sql: str, ref: str, dialect: str) -> tuple[str, list[dict[str, str]], str, str]:
         try:
             interviewer = self._interviewer(ref, dialect)
             if interviewer.question is not None and interviewer.question.kind != "hands_on":
-                raise gr.Error("The current question asks for an explanation: answer it in the text box.")
+                raise user_error("The current question asks for an explanation: answer it in the text box.")
             interviewer.answer("", sql=sql)
             return self._view(ref)
         except InterviewError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc) from None
 
     def run_sql(self, sql: str, ref: str, dialect: str) -> tuple[Any, str]:
         """Try a draft query on the visible practice data; nothing is scored."""
@@ -137,7 +137,7 @@ class InterviewTab:
                 interviewer = KeylessInterviewer(self.engine, dialect=dialect or "duckdb")
             result = interviewer.try_query(sql)
         except InterviewError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc) from None
         note = f"{len(result.rows)} row(s) in {result.elapsed_ms:.0f} ms" + (
             " (showing the first 200)" if result.truncated else "")
         return gr.update(value={"headers": list(result.columns), "data": [list(map(_cell, r)) for r in result.rows]},
@@ -148,7 +148,7 @@ class InterviewTab:
             self._interviewer(ref).end()
             return self._view(ref)
         except InterviewError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(exc) from None
 
     def refresh(self, ref: str) -> tuple[list[dict[str, str]], str, str]:
         if not ref:
@@ -170,13 +170,19 @@ class InterviewTab:
             pass
 
     # ---- voice
-    def voice_reply(self, audio: tuple[int, Any], ref: str, dialect: str) -> Iterator[Any]:
+    # fastrtc calls these with the latest inputs: the WebRTC component's value (its connection id), then ours.
+    def voice_reply(self, audio: tuple[int, Any], _webrtc_id: str, ref: str, dialect: str) -> Iterator[Any]:
         assert self.voice is not None
         yield from self.voice.reply(audio, ref, dialect, self._interviewer)
 
-    def voice_startup(self, ref: str, dialect: str) -> Iterator[Any]:
+    def voice_startup(self, _webrtc_id: str, ref: str, dialect: str) -> Iterator[Any]:
         assert self.voice is not None
         yield from self.voice.greet(ref, dialect, self._interviewer)
+
+
+def user_error(message: object) -> gr.Error:
+    """A message for the candidate, shown in the page; an expected mistake, so no traceback in the logs."""
+    return gr.Error(str(message), print_exception=False)
 
 
 def _cell(value: Any) -> Any:
