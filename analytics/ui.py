@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from analytics.dashboard import build_dashboard
 from store import Store, repo
 
 
@@ -19,8 +20,8 @@ def overview_markdown(store: Store) -> str:
 
 
 def build_analytics_tab(store: Store) -> gr.Markdown:
-    status = gr.Markdown(overview_markdown(store), elem_id="analytics-status")
-    return status
+    """The Analytics tab (analytics.dashboard): it loads its own data on each page load, for leads only."""
+    return build_dashboard(store)
 
 
 def build_console_tab(store: Store) -> gr.Markdown:

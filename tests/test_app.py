@@ -18,7 +18,7 @@ from app import build_app
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_app_serves_three_tabs_with_real_state(settings) -> None:
+def test_app_serves_three_tabs(settings) -> None:
     app = build_app(settings)
     try:
         with TestClient(app.api) as client:
@@ -26,7 +26,7 @@ def test_app_serves_three_tabs_with_real_state(settings) -> None:
             assert page.status_code == 200
             for label in ('"label":"Interview"', '"label":"Analytics"', '"label":"SQL Console"'):
                 assert label in page.text
-            assert "No interviews yet" in page.text
+            assert "No interview running. Enter your employee ID to start." in page.text
     finally:
         app.close()
 
