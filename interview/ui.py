@@ -8,6 +8,7 @@ connection loses nothing.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,6 +86,10 @@ class InterviewTab:
         self.services = services
         self.engine = services.engine
         self.voice = voice
+        # The one thing kept per page on the server: which interview a page started, so that when Gradio
+        # reports the page gone (its unload event carries no inputs) that interview is closed as resumable.
+        self._pages: dict[str, str] = {}
+        self._pages_lock = threading.Lock()
 
     def _interviewer(self, ref: str, dialect: str = "duckdb", mode: str = "text") -> KeylessInterviewer:
         return KeylessInterviewer.attach(self.engine, ref, mode=mode, dialect=dialect or "duckdb",
@@ -95,7 +100,7 @@ class InterviewTab:
         return ref, transcript(self.engine, sid), status_line(self.engine, sid), report_markdown(self.engine, sid)
 
     def start(self, employee_id: str, name: str, department: str, role: str, dialect: str,
-              ref: str) -> tuple[str, list[dict[str, str]], str, str]:
+              ref: str, request: gr.Request) -> tuple[str, list[dict[str, str]], str, str]:
         try:
             if ref:
                 try:
@@ -107,6 +112,9 @@ class InterviewTab:
             interviewer = KeylessInterviewer(self.engine, mode="text", dialect=dialect or "duckdb",
                                              grading_timeout_s=self.services.settings.grading_timeout_s)
             interviewer.start(employee_id, name=name or None, department=department or None, role=role or None)
+            if request is not None and request.session_hash:
+                with self._pages_lock:
+                    self._pages[request.session_hash] = interviewer.ref
             return self._view(interviewer.ref)
         except InterviewError as exc:
             raise user_error(exc) from None
@@ -159,7 +167,10 @@ class InterviewTab:
         except InterviewError as exc:
             return [], str(exc), ""
 
-    def page_closed(self, ref: str) -> None:
+    def page_closed(self, request: gr.Request) -> None:
+        """The page went away (tab closed, browser gone): close its running interview as resumable."""
+        with self._pages_lock:
+            ref = self._pages.pop(request.session_hash or "", "") if request is not None else ""
         if not ref:
             return
         try:
@@ -193,9 +204,8 @@ def _cell(value: Any) -> Any:
 
 def build_interview_tab(services: InterviewServices, voice: VoiceService | None) -> InterviewTab:
     tab = InterviewTab(services, voice)
-    # The page's only state: the session reference. When the page goes away mid-interview, the session is
-    # closed as interrupted (resumable) rather than left "in progress".
-    ref = gr.State("", delete_callback=tab.page_closed)
+    # The page's state: the session reference; the text box, SQL editor and voice all act on it.
+    ref = gr.State("")
     gr.Markdown("Answer each question out loud or in the text box. For questions that ask for a query, write it in "
                 "the SQL editor: you can run it on the practice data first, then submit it.")
     with gr.Row():
