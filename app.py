@@ -19,10 +19,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 from fastapi import FastAPI
 
-from analytics.ui import build_analytics_tab, build_console_tab, overview_markdown
+from analytics.accounts import AccountError, ensure_admin
+from analytics.auth import StartupRefused, check_bind
+from analytics.console import close_console
+from analytics.console_ui import build_console_tab, lead_tabs_visibility
+from analytics.routes import install_routes
+from analytics.snapshot import close_snapshot, snapshot_for
+from analytics.ui import build_analytics_tab
 from interview.services import InterviewServices, build_interview_services
 from interview.ui import build_interview_tab
 from interview.voice_session import VoiceService
+from ops.http import install_ops
 from ops.logging import setup_logging
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError
@@ -42,6 +49,8 @@ class AthenaApp:
     voice: VoiceService | None
 
     def close(self) -> None:
+        close_console(self.store)
+        close_snapshot(self.store)
         self.store.close()
 
 
@@ -51,19 +60,20 @@ def build_blocks(settings: Settings, store: Store, interviews: InterviewServices
         gr.Markdown(f"# {TITLE}")
         with gr.Tabs():
             with gr.Tab("Interview", id="interview"):
-                build_interview_tab(interviews, voice)
-            with gr.Tab("Analytics", id="analytics"):
-                analytics = build_analytics_tab(store)
-            with gr.Tab("SQL Console", id="console"):
-                build_console_tab(store)
-        # Every page load shows the database as it is now, not as it was at start-up.
-        blocks.load(lambda: overview_markdown(store), None, [analytics], show_api=False)
+                interview_tab = build_interview_tab(interviews, voice)
+            with gr.Tab("Analytics", id="analytics", visible=False) as analytics_tab:
+                build_analytics_tab(store)  # loads its own data on each page load, for leads only
+            with gr.Tab("SQL Console", id="console", visible=False) as console_tab:
+                build_console_tab(store, settings)
+        lead_tabs_visibility(store, settings, [analytics_tab, console_tab])  # shown to leads/admins only
+        blocks.unload(interview_tab.page_closed)  # a page that goes away leaves its interview resumable
     return blocks
 
 
 def build_app(settings: Settings, store: Store | None = None) -> AthenaApp:
     """Construct everything; nothing connects or loads before this is called."""
     store = store or Store.open(settings.database_url, pool_size=settings.db_pool_size)
+    ensure_admin(store, settings.admin_password)
     interviews = build_interview_services(settings, store)
     voice = VoiceService(settings) if settings.local_voice and not settings.realtime_enabled else None
     api = FastAPI(title="Athena", docs_url=None, redoc_url=None, openapi_url=None)
@@ -72,6 +82,8 @@ def build_app(settings: Settings, store: Store | None = None) -> AthenaApp:
         from interview.realtime_ui import mount_interview_api
 
         mount_interview_api(api, interviews)
+    install_routes(api, settings, store)  # /login, /logout, /api/query: before Gradio's catch-all mount
+    install_ops(api, settings, store, interviews)  # /health, /ready, /metrics, headers, limits, backups
     api = gr.mount_gradio_app(api, blocks, path="", show_error=False, show_api=False)
     return AthenaApp(settings=settings, store=store, api=api, blocks=blocks, interviews=interviews, voice=voice)
 
@@ -85,14 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.log_format)
     try:
         app = build_app(settings)
-    except StoreError as exc:
+    except (StoreError, AccountError) as exc:
         print(f"athena: {exc}", file=sys.stderr)
+        return 2
+    try:
+        check_bind(settings.host, app.store)
+    except StartupRefused as exc:
+        print(f"athena: {exc}", file=sys.stderr)
+        app.close()
         return 2
     import uvicorn
 
     app.interviews.engine.close_stale_sessions()
     if app.voice is not None:
         app.voice.warmup_in_background()
+    snapshot_for(app.store).warm_in_background()  # the Analytics tab's data, read once in the background
 
     log.info("athena ready", extra={"url": f"http://{settings.host}:{settings.port}", "database": app.store.where,
                                     "interviewer": "realtime" if settings.realtime_enabled else "keyless",
