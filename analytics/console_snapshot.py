@@ -13,10 +13,8 @@ lag the database by the few seconds a rebuild takes.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.child import ChildFailed, child_main, run_child
 from analytics.duck import (
     SOURCE_CATALOG,
     ChangeToken,
@@ -40,7 +39,6 @@ from analytics.duck import (
     source_tables,
     sql_string,
 )
-from settings import ROOT
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -120,38 +118,16 @@ BUILD_TIMEOUT_S = 600
 
 def build_in_subprocess(source: DuckSource, path: Path) -> list[str]:
     """`build_snapshot` in a child process (`python -m analytics.console_snapshot`); returns the tables copied."""
-    request = json.dumps({"source": source.to_dict(), "out": str(path)})
     try:
-        done = subprocess.run([sys.executable, "-m", "analytics.console_snapshot"], input=request, cwd=ROOT,
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise DuckError(f"copying the database for the console took over {BUILD_TIMEOUT_S} s") from None
-    lines = done.stdout.strip().splitlines()
-    try:
-        reply = json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        reply = {}
-    if not reply.get("ok"):
-        detail = reply.get("error") or (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        raise DuckError(f"cannot copy the app database for the console: {scrub(detail, source)}")
+        reply = run_child("analytics.console_snapshot", source, {"out": str(path)}, timeout_s=BUILD_TIMEOUT_S)
+    except ChildFailed as exc:
+        raise DuckError(f"cannot copy the app database for the console: {exc}") from None
     return list(reply.get("tables", []))
 
 
 def main() -> int:
-    """Child-process entry: read {"source", "out"} as JSON on stdin, build the copy, answer one JSON line."""
-    source: DuckSource | None = None
-    try:
-        request = json.loads(sys.stdin.read())
-        source = DuckSource.from_dict(request["source"])
-        tables = build_snapshot(source, Path(request["out"]))
-        print(json.dumps({"ok": True, "tables": tables}))
-        return 0
-    except Exception as exc:  # report, don't trace: the parent shows the message
-        message = " ".join(str(exc).split())[:500] or type(exc).__name__
-        if source is not None:
-            message = scrub(message, source)
-        print(json.dumps({"ok": False, "error": message}))
-        return 1
+    """Child-process entry: build the copy named in the request."""
+    return child_main(lambda source, request: {"tables": build_snapshot(source, Path(request["out"]))})
 
 
 def open_snapshot(

@@ -26,11 +26,8 @@ change in score_overrides: that is what the override delta relies on.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,7 +45,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from analytics import snapshot_sql
-from analytics.duck import DuckError, DuckSource, scrub
+from analytics.child import ChildFailed, run_child
+from analytics.duck import DuckError, DuckSource
 from analytics.snapshot_build import QUESTION_KEY_CHARS
 from store import Store
 from store.schema import (
@@ -362,28 +360,12 @@ class AnalyticsSnapshot:
 
 
 def _run_builder(source: DuckSource, out: Path) -> None:
-    request = json.dumps({"source": source.to_dict(), "out": str(out)})
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "analytics.snapshot_build"],
-            input=request,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise SnapshotError(
-            f"Reading the interviews for the analytics took over {BUILD_TIMEOUT_S} s."
-        ) from None
-    lines = done.stdout.strip().splitlines()
-    try:
-        reply = json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        reply = {}
-    if not reply.get("ok"):
-        detail = reply.get("error") or (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-        raise SnapshotError(f"Cannot read the interviews for the analytics: {scrub(detail, source)}")
+        run_child("analytics.snapshot_build", source, {"out": str(out)}, timeout_s=BUILD_TIMEOUT_S)
+    except ChildFailed as exc:
+        if exc.timed_out:
+            raise SnapshotError(f"Reading the interviews for the analytics took over {BUILD_TIMEOUT_S} s.") from None
+        raise SnapshotError(f"Cannot read the interviews for the analytics: {exc}") from None
 
 
 _snapshots: weakref.WeakKeyDictionary[Store, AnalyticsSnapshot] = weakref.WeakKeyDictionary()

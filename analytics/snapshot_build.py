@@ -16,14 +16,13 @@ Only non-private tables are read, by explicit column lists. Prints one JSON line
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from analytics.duck import SOURCE_CATALOG, DuckSource, attach_source, quote_ident, scrub
+from analytics.child import child_main
+from analytics.duck import SOURCE_CATALOG, DuckSource, attach_source, quote_ident
 
 QUESTION_KEY_CHARS = 120  # questions without a bank id are keyed by the start of their text
 
@@ -59,19 +58,8 @@ def build(source: DuckSource, out: Path) -> dict[str, int]:
 
 
 def main() -> int:
-    source: DuckSource | None = None
-    try:
-        request: dict[str, Any] = json.loads(sys.stdin.read())
-        source = DuckSource.from_dict(request["source"])
-        rows = build(source, Path(request["out"]))
-        print(json.dumps({"ok": True, "rows": rows}))
-        return 0
-    except Exception as exc:  # report, don't trace: the parent shows the message
-        message = " ".join(str(exc).split())[:500] or type(exc).__name__
-        if source is not None:
-            message = scrub(message, source)
-        print(json.dumps({"ok": False, "error": message}))
-        return 1
+    """Child-process entry: build the snapshot file named in the request."""
+    return child_main(lambda source, request: {"rows": build(source, Path(request["out"]))})
 
 
 if __name__ == "__main__":
