@@ -13,8 +13,11 @@ lag the database by the few seconds a rebuild takes.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import select
+import subprocess
 import sys
 import threading
 import time
@@ -23,7 +26,6 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.child import ChildFailed, child_main, run_child
 from analytics.duck import (
     SOURCE_CATALOG,
     ChangeToken,
@@ -39,6 +41,7 @@ from analytics.duck import (
     source_tables,
     sql_string,
 )
+from settings import ROOT
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -116,18 +119,79 @@ def build_snapshot(source: DuckSource, path: Path) -> list[str]:
 BUILD_TIMEOUT_S = 600
 
 
-def build_in_subprocess(source: DuckSource, path: Path) -> list[str]:
-    """`build_snapshot` in a child process (`python -m analytics.console_snapshot`); returns the tables copied."""
-    try:
-        reply = run_child("analytics.console_snapshot", source, {"out": str(path)}, timeout_s=BUILD_TIMEOUT_S)
-    except ChildFailed as exc:
-        raise DuckError(f"cannot copy the app database for the console: {exc}") from None
-    return list(reply.get("tables", []))
+class ChildBuilder:
+    """A long-lived child process that keeps DuckDB attached to a SQLite app database and copies it on request.
+
+    DuckDB's sqlite scanner carries its own copy of SQLite; opening the app's file with it in the app process
+    would drop the app's own POSIX locks on the database and its WAL index (see analytics.duck), so SQLite
+    copies are made in this child. It stays up between copies: attaching again costs more than copying.
+    Protocol: one JSON line with the source, then one JSON line per request ({"out": path}) and per reply.
+    """
+
+    def __init__(self, source: DuckSource):
+        self.source = source
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    def build(self, path: Path) -> list[str]:
+        with self._lock:
+            try:
+                proc = self._ensure()
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(json.dumps({"out": str(path)}) + "\n")
+                proc.stdin.flush()
+                ready, _, _ = select.select([proc.stdout], [], [], BUILD_TIMEOUT_S)
+                line = proc.stdout.readline() if ready else ""
+                reply = json.loads(line) if line.strip() else {}
+            except (OSError, ValueError) as exc:
+                reply = {"error": f"the copying process failed ({exc})"}
+            if not reply.get("ok"):
+                self._stop()
+                detail = reply.get("error") or f"no answer within {BUILD_TIMEOUT_S} s"
+                raise DuckError(f"cannot copy the app database for the console: {scrub(str(detail), self.source)}")
+            return list(reply.get("tables", []))
+
+    def _ensure(self) -> subprocess.Popen[str]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "analytics.console_snapshot"], cwd=ROOT, text=True, bufsize=1,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(json.dumps({"source": self.source.to_dict()}) + "\n")
+            self._proc.stdin.flush()
+        return self._proc
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with suppress(OSError):
+                proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
 
 
 def main() -> int:
-    """Child-process entry: build the copy named in the request."""
-    return child_main(lambda source, request: {"tables": build_snapshot(source, Path(request["out"]))})
+    """Child-process entry (see ChildBuilder): attach once, then make one copy per request line."""
+    source: DuckSource | None = None
+    builder: duckdb.DuckDBPyConnection | None = None
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            if source is None:
+                source = DuckSource.from_dict(request["source"])
+                continue
+            if builder is None:
+                builder = open_builder(source)
+            reply: dict[str, object] = {"ok": True, "tables": copy_exposed(builder, source, Path(request["out"]))}
+        except Exception as exc:  # reported to the parent, which restarts this process
+            message = " ".join(str(exc).split())[:500] or type(exc).__name__
+            reply = {"ok": False, "error": scrub(message, source) if source is not None else message}
+        print(json.dumps(reply), flush=True)
+    return 0
 
 
 def open_snapshot(
@@ -159,6 +223,7 @@ class ConsoleSnapshots:
         self._error: Exception | None = None
         # The builder stays open between copies: attaching the database again costs more than copying it.
         self._builder: duckdb.DuckDBPyConnection | None = None
+        self._child: ChildBuilder | None = None
         self._closed = False
 
     def current(self) -> Path:
@@ -193,11 +258,10 @@ class ConsoleSnapshots:
             self._sequence += 1
             path = self._workdir / f"snapshot_{self._sequence:06d}.duckdb"
         try:
-            if self.source.kind == "sqlite":
-                # DuckDB's sqlite scanner carries its own copy of SQLite; opening the app's file with it in
-                # this process would drop the app's own POSIX locks on the database and its WAL index, which
-                # SQLite documents as a way to corrupt or lose data. So SQLite copies are made in a child.
-                tables = build_in_subprocess(self.source, path)
+            if self.source.kind == "sqlite":  # never in this process: see ChildBuilder
+                if self._child is None:
+                    self._child = ChildBuilder(self.source)
+                tables = self._child.build(path)
             else:
                 if self._builder is None:
                     self._builder = open_builder(self.source)
@@ -231,6 +295,9 @@ class ConsoleSnapshots:
         builder, self._builder = self._builder, None
         if builder is not None:
             builder.close()
+        child, self._child = self._child, None
+        if child is not None:
+            child.close()
 
     def close(self) -> None:
         self._token.close()
