@@ -204,6 +204,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ATHENA_TTS_VOICE", "en-us", "espeak-ng voice for the keyless interviewer."),
     Setting("ATHENA_VAD_MIN_SILENCE_MS", "900",
             "Silence, in ms, that ends a candidate's turn in the keyless voice interview.", _int_range(200, 5000)),
+    Setting("ATHENA_TURN_PROVIDER", "none",
+            "TURN relay for WebRTC voice where browsers cannot reach the server directly (e.g. a Space): none, "
+            "cloudflare or twilio.", _choice("none", "cloudflare", "twilio")),
+    Setting("ATHENA_TURN_ID", "", "TURN account id: a Cloudflare TURN key id, or a Twilio account SID."),
+    Setting("ATHENA_TURN_SECRET", "",
+            "TURN secret: a Cloudflare TURN key API token (or, without ATHENA_TURN_ID, a Hugging Face token), or a "
+            "Twilio auth token.", secret=True),
     # -- accounts, the Analytics and SQL Console tabs, the API
     Setting("ATHENA_ADMIN_PASSWORD", "",
             "Password for an admin account named admin, created at start-up when no admin exists yet (empty: none).",

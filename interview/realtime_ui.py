@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from interview.errors import InterviewError, InvalidInput
+from interview.ice import ice_configuration
 from interview.keyless import KeylessInterviewer
 from interview.realtime_audio import RealtimeInterviewHandler
 from interview.realtime_session import RealtimeConfig
@@ -30,7 +31,6 @@ from interview.services import InterviewServices
 
 log = logging.getLogger(__name__)
 
-NO_ICE: dict[str, Any] = {"iceServers": []}
 VOICE_HELP = (
     "Press **Record** and allow the microphone. The interviewer greets you, asks each question out "
     "loud and listens; take your time. For a question that asks for a query, write it in the SQL editor "
@@ -186,6 +186,7 @@ def build_realtime_component(
     handler = RealtimeInterviewHandler(services.engine, RealtimeConfig.from_settings(settings))
     link = gr.State(_link("", "duckdb"))
     voice = gr.State("")
+    browser_ice, server_ice = ice_configuration(settings)
     with gr.Accordion("Talk to the interviewer", open=True):
         gr.Markdown(VOICE_HELP)
         audio = WebRTC(
@@ -193,8 +194,8 @@ def build_realtime_component(
             modality="audio",
             mode="send-receive",
             full_screen=False,
-            rtc_configuration=NO_ICE,
-            server_rtc_configuration=NO_ICE,
+            rtc_configuration=browser_ice,
+            server_rtc_configuration=server_ice,
             elem_id="realtime-voice",
         )
         note = gr.Markdown("", elem_id="realtime-status")
@@ -265,12 +266,13 @@ def mount_interview_api(app: FastAPI, services: InterviewServices, path: str = "
 
     settings = services.settings
     handler = RealtimeInterviewHandler(services.engine, RealtimeConfig.from_settings(settings))
+    _, server_ice = ice_configuration(settings)
     stream = Stream(
         handler,
         modality="audio",
         mode="send-receive",
-        rtc_configuration=NO_ICE,
-        server_rtc_configuration=NO_ICE,
+        rtc_configuration=server_ice,
+        server_rtc_configuration=server_ice,
         concurrency_limit=settings.realtime_max_connections,
         time_limit=(settings.max_minutes + 10) * 60,
         verbose=False,

@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from interview.errors import InterviewError
+from interview.ice import ice_configuration
 from interview.keyless import KeylessInterviewer, spoken_question
 from settings import Settings
 
@@ -93,9 +94,9 @@ class VoiceService:
                             elem_id="voice-unavailable")
                 return
             gr.Markdown("Press **Record**, allow the microphone, and answer out loud. A pause ends your answer.")
+            browser_ice, server_ice = ice_configuration(self.settings)
             audio = WebRTC(label="Voice", modality="audio", mode="send-receive", full_screen=False,
-                           rtc_configuration=self.rtc_configuration(), server_rtc_configuration={"iceServers": []},
-                           elem_id="voice")
+                           rtc_configuration=browser_ice, server_rtc_configuration=server_ice, elem_id="voice")
             heard = gr.Markdown("", elem_id="voice-heard")
             handler = reply_on_pause(tab.voice_reply, self.voice, self.voice_settings,
                                      startup_fn=tab.voice_startup, can_interrupt=True)
@@ -106,7 +107,3 @@ class VoiceService:
                 return (*tab.refresh(session_ref), note)
 
             audio.on_additional_outputs(on_outputs, outputs=[*outputs, heard], queue=False, show_progress="hidden")
-
-    def rtc_configuration(self) -> dict[str, Any]:
-        """ICE servers for the browser: none by default (same network); TURN is configured for deployments."""
-        return {"iceServers": []}
