@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -49,6 +50,9 @@ class RealtimeConfig:
     backoff_max_s: float = 30.0
     connect_timeout_s: float = 15.0
     grading_timeout_s: float = 2.0
+    # Told (operation, seconds) for each timed call to the service: "connect" (WebSocket and session set-up)
+    # and "response" (end of the candidate's turn to the interviewer's first audio). Operations feed metrics.
+    latency_observer: Callable[[str, float], None] | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RealtimeConfig:
@@ -207,6 +211,7 @@ class RealtimeInterview:
         self._response_after_report = False
         self._speaking = False
         self._established = False
+        self._turn_ended_at: float | None = None
         self._rate_limited = 0
         self._retry_task: asyncio.Task[None] | None = None
 
@@ -286,6 +291,13 @@ class RealtimeInterview:
                 extra={"session_id": self.ic.session_id, "sessions": self.sessions_opened, **self.usage},
             )
 
+    def _observe(self, operation: str, seconds: float) -> None:
+        if self.config.latency_observer is not None:
+            try:
+                self.config.latency_observer(operation, seconds)
+            except Exception:  # a metrics problem must never break an interview
+                log.exception("latency observer failed")
+
     async def _sleep_or_stop(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
@@ -295,6 +307,7 @@ class RealtimeInterview:
         self.ic.briefing = await asyncio.to_thread(briefing, self.ic, reason, self.transcript())
         self._established = False
         self.hooks.status("connecting", "Connecting to the voice interviewer...")
+        connect_started = time.monotonic()
         try:
             session = await asyncio.wait_for(
                 open_session(self.config, self.ic, self._model_factory), self.config.connect_timeout_s
@@ -312,6 +325,7 @@ class RealtimeInterview:
             raise _ConnectFailed(f"the service closed the connection: {exc}") from None
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             raise _ConnectFailed(f"{type(exc).__name__}: {exc}") from None
+        self._observe("connect", time.monotonic() - connect_started)
         self.session = session
         self.sessions_opened += 1
         self._items, self._noted = {}, set()
@@ -406,6 +420,9 @@ class RealtimeInterview:
     async def _on_event(self, event: Any) -> str | None:
         kind = event.type
         if kind == "audio":
+            if self._turn_ended_at is not None:
+                self._observe("response", time.monotonic() - self._turn_ended_at)
+                self._turn_ended_at = None
             self.hooks.audio(event.audio.data)
         elif kind == "audio_interrupted":
             self.hooks.interrupted()  # barge-in: the candidate started speaking over the interviewer
@@ -458,8 +475,11 @@ class RealtimeInterview:
                 self.hooks.status("live", "Connected: the interviewer is listening.")
         elif kind == "input_audio_buffer.speech_started":
             self._speaking = True
+            self._turn_ended_at = None
         elif kind in ("input_audio_buffer.speech_stopped", "input_audio_buffer.cleared"):
             self._speaking = False
+            if kind == "input_audio_buffer.speech_stopped":
+                self._turn_ended_at = time.monotonic()
         elif kind == "response.done":
             response = data.get("response") or {}
             self._count_usage(response.get("usage") or {})

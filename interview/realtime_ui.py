@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
@@ -36,6 +36,11 @@ VOICE_HELP = (
     "loud and listens; take your time. For a question that asks for a query, write it in the SQL editor "
     "and press **Submit query**. You can also type an answer below."
 )
+
+
+def realtime_config(services: InterviewServices) -> RealtimeConfig:
+    """The Realtime settings, with call latencies reported to whoever observes them (metrics)."""
+    return replace(RealtimeConfig.from_settings(services.settings), latency_observer=services.observe_openai_latency)
 
 
 def start_realtime_session(
@@ -183,7 +188,7 @@ def build_realtime_component(
     from fastrtc import WebRTC
 
     settings = services.settings
-    handler = RealtimeInterviewHandler(services.engine, RealtimeConfig.from_settings(settings))
+    handler = RealtimeInterviewHandler(services.engine, realtime_config(services))
     link = gr.State(_link("", "duckdb"))
     voice = gr.State("")
     browser_ice, server_ice = ice_configuration(settings)
@@ -265,7 +270,7 @@ def mount_interview_api(app: FastAPI, services: InterviewServices, path: str = "
     from fastrtc import Stream
 
     settings = services.settings
-    handler = RealtimeInterviewHandler(services.engine, RealtimeConfig.from_settings(settings))
+    handler = RealtimeInterviewHandler(services.engine, realtime_config(services))
     _, server_ice = ice_configuration(settings)
     stream = Stream(
         handler,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from interview.engine import EngineConfig, InterviewEngine
@@ -16,6 +17,12 @@ class InterviewServices:
     store: Store
     bank: QuestionBank
     engine: InterviewEngine
+    # Operations (ops.http) set this to record how long calls to the OpenAI service take: (operation, seconds).
+    openai_latency: Callable[[str, float], None] | None = None
+
+    def observe_openai_latency(self, operation: str, seconds: float) -> None:
+        if self.openai_latency is not None:
+            self.openai_latency(operation, seconds)
 
 
 def build_interview_services(settings: Settings, store: Store, bank: QuestionBank | None = None) -> InterviewServices:

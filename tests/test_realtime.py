@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -254,6 +255,12 @@ def test_a_full_interview_writes_every_tool_call_to_the_store(running) -> None:
     # Audio went both ways: the candidate's speech reached the service, the interviewer's voice reached the client.
     assert conv.audio_bytes > 0 and client.audio_bytes > 24_000
     assert [line["role"] for line in client.last()["transcript"]][:2] == ["assistant", "assistant"]
+    # The service's latency reached the metrics: the connection, and turn end to first audio for each answer.
+    metrics = httpx.get(f"{base}/metrics").text
+    connects = re.search(r'openai_api_latency_seconds_count\{operation="connect"\} (\d+)', metrics)
+    responses_ = re.search(r'openai_api_latency_seconds_count\{operation="response"\} (\d+)', metrics)
+    assert connects and int(connects.group(1)) >= 1, metrics[:2000]
+    assert responses_ and int(responses_.group(1)) >= 2
 
 
 def test_bad_tool_arguments_get_a_message_the_model_can_act_on(running) -> None:
