@@ -55,6 +55,8 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         self.lines: list[dict[str, str]] = []
         self._quit = asyncio.Event()
         self._seen_message: Any = None
+        self._held: Any = None  # a non-audio output taken from the queue while gathering audio
+        self._next_audio_at = 0.0
         self._last_push = 0.0
         self._push_task: asyncio.Task[None] | None = None
         self._keep_session = (
@@ -85,7 +87,29 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         await conversation.send_audio(pcm.astype("<i2").tobytes())
 
     async def emit(self) -> Any:
-        return await wait_for_item(self.out, 0.1)
+        """The next output; audio queued behind audio goes out as one frame (see below)."""
+        if self._held is not None:
+            item, self._held = self._held, None
+            return item
+        item = await wait_for_item(self.out, 0.1)
+        if not isinstance(item, tuple):
+            return item
+        # fastrtc's WebSocket sender sleeps 20 ms after every item it sends, so one item per 20 ms chunk falls
+        # behind real time under load and the delay grows without bound. Hand it at most one item per 20 ms,
+        # with all the audio that queued meanwhile: it cannot fall behind.
+        loop = asyncio.get_running_loop()
+        wait = self._next_audio_at - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next_audio_at = loop.time() + 0.02
+        parts = [item[1]]
+        while not self.out.empty():
+            following = self.out.get_nowait()
+            if not isinstance(following, tuple):
+                self._held = following
+                break
+            parts.append(following[1])
+        return item if len(parts) == 1 else (item[0], np.concatenate(parts, axis=1))
 
     def shutdown(self) -> None:
         self._quit.set()

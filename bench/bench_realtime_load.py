@@ -1,0 +1,175 @@
+"""Realtime interviews over WebSocket: N candidates against one app process; the delay Athena adds per frame.
+
+For each N: a fresh app process (SQLite in a temp directory) and a fake Realtime service process; N clients in this
+process stream 24 kHz mu-law audio in real time (20 ms frames; 1.2 s of speech every 10 s) on /interview, and the
+fake answers each utterance with tool calls (log_response_evaluation, next_question, log_question_asked) and 20 ms
+audio chunks in real time. Every frame is marked and timestamped at both ends (see bench/realtime_harness.py).
+
+Figures per N: added latency per frame each way (p50, p99, max), frames over 20 ms, late (> 100 ms) and dropped,
+the app process's CPU (% of one core) and resident memory (total, and the growth over the idle app per session),
+and the CPU of the fake and of the clients (they share the machine). The knee is the first N whose p99 passes 20 ms
+in either direction.
+
+    python bench/bench_realtime_load.py            # N = 1, 10, 50, 100, 200; 30 s measured per N
+    python bench/bench_realtime_load.py --quick    # N = 1, 10, 50; 15 s each (about 2 minutes)
+    python bench/bench_realtime_load.py --n 1 100 --seconds 60
+
+Writes bench/results/realtime_load.json and the plot bench/results/latency_vs_n.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from realtime_harness import Crowd, Processes, latencies, machine, proc_sample, summary  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_MS = 20.0
+log = logging.getLogger(__name__)
+
+
+async def measure(n: int, seconds: float, settle_s: float) -> dict[str, Any]:
+    """One load level on fresh processes."""
+    with tempfile.TemporaryDirectory(prefix="athena-load-") as tmp:
+        procs = Processes(Path(tmp))
+        try:
+            await procs.start(max_connections=max(20, n + 20))
+            await asyncio.sleep(2)
+            _, idle_rss = proc_sample(procs.app.pid)
+            crowd = Crowd(procs.base_url)
+            tasks = await crowd.run(n)
+            deadline = time.monotonic() + 60 + n * 0.2
+            while len(crowd.live) < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            live_at_start = len(crowd.live)
+            await asyncio.sleep(settle_s)
+            pids = {"app": procs.app.pid, "upstream": procs.upstream.pid, "clients": os.getpid()}
+            before = {k: proc_sample(p) for k, p in pids.items()}
+            t0 = time.monotonic()
+            slips_from = len(crowd.slips)
+            peak_rss = before["app"][1]
+            while time.monotonic() - t0 < seconds:
+                await asyncio.sleep(1)
+                peak_rss = max(peak_rss, proc_sample(procs.app.pid)[1])
+            t1 = time.monotonic()
+            after = {k: proc_sample(p) for k, p in pids.items()}
+            await asyncio.sleep(1.5)  # frames in flight at t1 arrive
+            upstream = await procs.dump_upstream()
+            crowd.stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await procs.close()
+    heard_up = {(c, s): t for c, s, t in upstream["c2u"]}
+    heard_client = {(c, s): t for c, s, t in crowd.received}
+    c2u = summary(*latencies(crowd.sent, heard_up, t0, t1))
+    u2c = summary(*latencies([tuple(x) for x in upstream["u2c"]], heard_client, t0, t1))
+    wall = t1 - t0
+    cpu = {k: round(100 * (after[k][0] - before[k][0]) / wall, 1) for k in pids}
+    rss = after["app"][1]
+    slips = sorted(crowd.slips[slips_from:])
+    return {
+        "n": n,
+        "live": live_at_start,
+        "seconds": round(wall, 1),
+        "client_to_upstream": c2u,
+        "upstream_to_client": u2c,
+        "cpu_pct_of_one_core": cpu,
+        "app_cpu_ms_per_session_s": round(10 * cpu["app"] / n, 3),
+        "app_rss_mb": round(rss / 2**20, 1),
+        "app_rss_peak_mb": round(peak_rss / 2**20, 1),
+        "app_idle_rss_mb": round(idle_rss / 2**20, 1),
+        "rss_mb_per_session": round((rss - idle_rss) / 2**20 / n, 2),
+        "client_send_slip_p99_ms": round(1000 * slips[int(0.99 * (len(slips) - 1))], 2) if slips else None,
+        "interviews_started": crowd.interviews,
+        "errors": crowd.errors[:20],
+        "error_count": len(crowd.errors),
+        "upstream_problems": upstream["problems"][:10],
+        "loadavg_end": os.getloadavg(),
+    }
+
+
+def knee(levels: list[dict[str, Any]]) -> int | None:
+    for level in levels:
+        worst = max(level[d].get("p99_ms", 1e9) for d in ("client_to_upstream", "upstream_to_client"))
+        if worst > TARGET_MS:
+            return int(level["n"])
+    return None
+
+
+def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    ns = [lv["n"] for lv in levels]
+    for direction, name in (
+        ("client_to_upstream", "candidate → model"),
+        ("upstream_to_client", "model → candidate"),
+    ):
+        for stat, dash in (("p50_ms", "dot"), ("p99_ms", "solid")):
+            fig.add_scatter(
+                x=ns, y=[lv[direction].get(stat) for lv in levels], mode="lines+markers",
+                name=f"{name} {stat[:3]}", line={"dash": dash},
+            )  # fmt: skip
+    fig.add_scatter(
+        x=ns, y=[lv["cpu_pct_of_one_core"]["app"] for lv in levels], name="app CPU (% of one core)",
+        yaxis="y2", mode="lines+markers", line={"color": "grey"},
+    )  # fmt: skip
+    fig.add_hline(y=TARGET_MS, line_dash="dash", annotation_text="20 ms target")
+    fig.update_layout(
+        title=title, xaxis_title="concurrent interviews (N)", yaxis_title="added latency per frame (ms)",
+        yaxis_type="log", yaxis2={"overlaying": "y", "side": "right", "title": "app CPU %"},
+    )  # fmt: skip
+    fig.write_html(path, include_plotlyjs="cdn")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    levels = []
+    for n in args.n:
+        level = await measure(n, args.seconds, args.settle)
+        levels.append(level)
+        c, u = level["client_to_upstream"], level["upstream_to_client"]
+        print(
+            f"N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} ms "
+            f"drop {c.get('dropped')}  u→c p50 {u.get('p50_ms')} p99 {u.get('p99_ms')} ms drop {u.get('dropped')}"
+            f"  app CPU {level['cpu_pct_of_one_core']['app']}%  RSS {level['app_rss_mb']} MB "
+            f"({level['rss_mb_per_session']} MB/session)  errors {level['error_count']}",
+            flush=True,
+        )
+    return {"machine": machine(), "seconds_per_level": args.seconds, "levels": levels, "knee_n": knee(levels)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 50, 100, 200], help="load levels")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds after all are live, before measuring"
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 1, 10, 50 for 15 s each")
+    parser.add_argument("--out", default=str(RESULTS / "realtime_load.json"))
+    parser.add_argument("--plot", default=str(RESULTS / "latency_vs_n.html"))
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.seconds = [1, 10, 50], 15.0
+    logging.basicConfig(level=logging.WARNING)
+    result = asyncio.run(run(args))
+    RESULTS.mkdir(exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    plot(result["levels"], Path(args.plot), "Athena Realtime over WebSocket: added latency per 20 ms frame")
+    print(f"knee (first N with p99 > {TARGET_MS:g} ms): {result['knee_n']}; wrote {args.out} and {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,489 @@
+"""The pieces the Realtime load and soak benchmarks share: the app and a fake Realtime service in their own
+processes, and a crowd of voice clients on /interview that timestamp every 20 ms audio frame.
+
+Every audio frame carries a marker in its first 14 samples (mu-law codes of a few LSB, inaudible and below the
+fake's VAD threshold): a magic pattern, a 16-bit id and a 24-bit sequence number. The client stamps its frames
+when it sends them and the fake when it receives them (client to upstream); the fake stamps the frames it speaks
+when it sends them and the client when it receives them (upstream to client). All processes read the same
+CLOCK_MONOTONIC, so the difference is the time a frame spent in transit through Athena.
+
+Roles, run as `python bench/realtime_harness.py app|upstream ...` by the benchmarks (not by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import audioop
+import base64
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 24_000
+FRAME = RATE // 50  # 480 samples: 20 ms
+MAGIC = bytes([0x72, 0xF9, 0x74, 0xFB])  # small -/+/-/+ values: no tone or silence looks like this
+MARK_LEN = len(MAGIC) + 4 + 6  # magic, id (4 nibbles), sequence (6 nibbles)
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------- markers
+def mark(ident: int, seq: int) -> bytes:
+    """The marker as mu-law codes (0xF0 + nibble: tiny positive samples)."""
+    nibbles = [(ident >> s) & 15 for s in (12, 8, 4, 0)] + [(seq >> s) & 15 for s in (20, 16, 12, 8, 4, 0)]
+    return MAGIC + bytes(0xF0 + n for n in nibbles)
+
+
+def find_marks(ulaw: bytes) -> list[tuple[int, int]]:
+    """Every (id, sequence) marked in a mu-law byte string."""
+    found, at = [], ulaw.find(MAGIC)
+    while at >= 0 and at + MARK_LEN <= len(ulaw):
+        n = [b - 0xF0 for b in ulaw[at + 4 : at + MARK_LEN]]
+        if all(0 <= x < 16 for x in n):
+            found.append(
+                ((n[0] << 12) | (n[1] << 8) | (n[2] << 4) | n[3], int("".join(f"{x:x}" for x in n[4:]), 16))
+            )
+        at = ulaw.find(MAGIC, at + 1)
+    return found
+
+
+def ulaw_tone(samples: int, freq: float = 220.0, amplitude: int = 9000) -> bytes:
+    t = np.arange(samples) / RATE
+    return audioop.lin2ulaw((amplitude * np.sin(2 * math.pi * freq * t)).astype("<i2").tobytes(), 2)
+
+
+# ---------------------------------------------------------------------------------------------------- /proc
+def proc_sample(pid: int) -> tuple[float, int]:
+    """(CPU seconds used so far, resident bytes) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+    return cpu, rss
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import version
+
+    import fastrtc  # noqa: F401
+    import websockets
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": sys.version.split()[0],
+        "fastrtc": version("fastrtc"),
+        "openai-agents": version("openai-agents"),
+        "websockets": websockets.__version__,
+        "uvicorn": version("uvicorn"),
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- processes
+@dataclass
+class Processes:
+    """The fake service and the app, each in its own process; `close()` stops both."""
+
+    workdir: Path
+    upstream: Any = None
+    app: Any = None
+    upstream_port: int = 0
+    app_port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    async def start(self, max_connections: int, database_url: str | None = None, say_ms: int = 3000) -> None:
+        py = sys.executable
+        script = str(Path(__file__).resolve())
+        self.upstream = await asyncio.create_subprocess_exec(
+            py, script, "upstream", "--say-ms", str(say_ms),
+            stdout=asyncio.subprocess.PIPE, stderr=open(self.workdir / "upstream.log", "wb"), cwd=ROOT,  # noqa: SIM115
+        )  # fmt: skip
+        self.upstream_port = await _port(self.upstream, 30, self.workdir / "upstream.log")
+        db = database_url or f"sqlite:///{self.workdir / 'athena.db'}"
+        self.app = await asyncio.create_subprocess_exec(
+            py, script, "app", "--upstream", f"ws://127.0.0.1:{self.upstream_port}/v1/realtime",
+            "--database-url", db, "--max-connections", str(max_connections),
+            stdout=asyncio.subprocess.PIPE, stderr=open(self.workdir / "app.log", "wb"), cwd=ROOT,  # noqa: SIM115
+        )  # fmt: skip
+        self.app_port = await _port(self.app, 120, self.workdir / "app.log")
+
+    async def dump_upstream(self) -> dict[str, Any]:
+        """The fake's frame records, written to a file on request."""
+        import websockets
+
+        target = self.workdir / f"upstream-{uuid.uuid4().hex[:6]}.json"
+        url = f"ws://127.0.0.1:{self.upstream_port}/bench/dump?{target}"
+        try:
+            async with websockets.connect(url):
+                pass
+        except websockets.InvalidStatus as exc:
+            if exc.response.status_code != 200:
+                raise
+        data = json.loads(target.read_text())
+        target.unlink()
+        return data
+
+    async def close(self) -> None:
+        for proc in (self.app, self.upstream):
+            if proc is not None and proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 15)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+
+
+async def _port(proc: Any, timeout: float, logfile: Path) -> int:
+    """The port a role process announces on stdout (other lines are skipped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = await asyncio.wait_for(proc.stdout.readline(), max(0.1, deadline - time.monotonic()))
+        if not line:
+            break
+        if line.startswith(b"BENCH_PORT "):
+            return int(line.split()[1])
+    raise RuntimeError(f"a benchmark process did not start; see {logfile}")
+
+
+# ---------------------------------------------------------------------------------------------------- the client
+@dataclass
+class Crowd:
+    """N candidates streaming audio in real time; each runs interviews back to back until `stop`."""
+
+    base_url: str
+    speak_ms: int = 1200
+    cycle_ms: int = 10_000
+    sent: list[tuple[int, int, float]] = field(default_factory=list)  # (client, seq, t) frames sent
+    received: list[tuple[int, int, float]] = field(default_factory=list)  # (conn, seq, t) frames heard
+    slips: list[float] = field(default_factory=list)  # how late the client sent each frame (its own lag)
+    errors: list[str] = field(default_factory=list)
+    interviews: int = 0
+    live: set[int] = field(default_factory=set)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def client(self, cid: int, http: Any) -> None:
+        import websockets
+
+        url = self.base_url.replace("http://", "ws://") + "/interview/websocket/offer"
+        seq = 0
+        tone = ulaw_tone(FRAME * 50)
+        silence = b"\xff" * FRAME
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            wsid = uuid.uuid4().hex[:12]
+            try:
+                async with websockets.connect(url, max_size=None, open_timeout=60) as ws:
+                    await ws.send(json.dumps({"event": "start", "websocket_id": wsid}))
+                    reader = asyncio.create_task(self._read(cid, ws))
+                    await asyncio.sleep(0.3)
+                    reply = await http.post(
+                        "/interview/start",
+                        json={"websocket_id": wsid, "employee_id": f"B{cid:04d}-{n}", "name": f"Bench {cid}"},
+                    )
+                    if reply.status_code != 200:
+                        raise RuntimeError(f"/interview/start: {reply.status_code} {reply.text[:200]}")
+                    self.interviews += 1
+                    loop = asyncio.get_running_loop()
+                    start = loop.time()
+                    k = 0
+                    while not self.stop.is_set() and not reader.done():
+                        due = start + k * 0.02
+                        delay = due - loop.time()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                        self.slips.append(max(0.0, -delay))
+                        in_cycle = (k * 20) % self.cycle_ms
+                        body = (
+                            tone[(k % 50) * FRAME + MARK_LEN : (k % 50 + 1) * FRAME]
+                            if 2000 <= in_cycle < 2000 + self.speak_ms
+                            else silence[MARK_LEN:]
+                        )
+                        payload = base64.b64encode(mark(cid, seq) + body).decode()
+                        t = time.monotonic()
+                        await ws.send('{"event":"media","media":{"payload":"%s"}}' % payload)  # noqa: UP031
+                        if cid in self.live:
+                            self.sent.append((cid, seq, t))
+                        seq = (seq + 1) & 0xFFFFFF
+                        k += 1
+                    reader.cancel()
+            except (OSError, RuntimeError, TimeoutError, websockets.WebSocketException) as exc:
+                self.errors.append(f"client {cid}: {type(exc).__name__}: {exc}"[:300])
+                await asyncio.sleep(1)
+            finally:
+                self.live.discard(cid)
+
+    async def _read(self, cid: int, ws: Any) -> None:
+        import websockets
+
+        try:
+            async for raw in ws:
+                t = time.monotonic()
+                if '"media"' in raw[:40]:
+                    payload = json.loads(raw)["media"]["payload"]
+                    for conn, seq in find_marks(base64.b64decode(payload)):
+                        self.received.append((conn, seq, t))
+                    continue
+                message = json.loads(raw)
+                if message.get("type") == "interview":
+                    status = message["data"]["status"]
+                    if status == "live":
+                        self.live.add(cid)
+                    elif status in ("error", "unavailable"):
+                        self.errors.append(f"client {cid}: status {status}: {message['data']['message']}")
+                    elif status == "finished":
+                        self.live.discard(cid)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def run(self, n: int, ramp_per_s: float = 25.0) -> list[asyncio.Task[None]]:
+        import httpx
+
+        http = httpx.AsyncClient(base_url=self.base_url, timeout=60)
+        tasks = []
+        for cid in range(n):
+            tasks.append(asyncio.create_task(self.client(cid, http)))
+            await asyncio.sleep(1 / ramp_per_s)
+        return tasks
+
+
+def latencies(
+    sent: list[tuple[int, int, float]], heard: dict[tuple[int, int], float], t0: float, t1: float
+) -> tuple[np.ndarray, int]:
+    """Transit times (ms) of the frames sent in [t0, t1), and how many of them never arrived."""
+    out, lost = [], 0
+    for ident, seq, t in sent:
+        if t0 <= t < t1:
+            got = heard.get((ident, seq))
+            if got is None:
+                lost += 1
+            else:
+                out.append((got - t) * 1000)
+    return np.array(out), lost
+
+
+def summary(ms: np.ndarray, lost: int) -> dict[str, Any]:
+    if ms.size == 0:
+        return {"frames": 0, "dropped": lost}
+    return {
+        "frames": int(ms.size),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 1),
+        "over_20ms_pct": round(100 * float((ms > 20).mean()), 3),
+        "late_over_100ms": int((ms > 100).sum()),
+        "dropped": lost,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- roles
+def serve_app(args: argparse.Namespace) -> None:
+    """The Athena app, as `python app.py` builds it, on a free port (printed on stdout)."""
+    sys.path.insert(0, str(ROOT))
+    import uvicorn
+
+    from app import build_app
+    from ops.logging import setup_logging
+    from settings import load_settings
+    from tests.realtime_client import free_port
+
+    values = {
+        "DATABASE_URL": args.database_url,
+        "OPENAI_API_KEY": "sk-test-athena",
+        "ATHENA_REALTIME_URL": args.upstream,
+        "ATHENA_REALTIME_MAX_CONNECTIONS": str(args.max_connections),
+        "ATHENA_MAX_QUESTIONS": "50",
+        "ATHENA_LOCAL_VOICE": "false",
+        "ATHENA_DB_POOL_SIZE": "20",
+    }
+    settings = load_settings(values, env_file=Path(tempfile.gettempdir()) / "athena-bench-absent.env")
+    setup_logging(settings.log_level, settings.log_format)
+    app = build_app(settings)
+    port = free_port()
+    print(f"BENCH_PORT {port}", flush=True)
+    uvicorn.run(app.api, host="127.0.0.1", port=port, log_config=None, log_level="warning")
+
+
+def serve_upstream(args: argparse.Namespace) -> None:
+    """The fake Realtime service (tests/fake_realtime.py) with marked 20 ms audio and frame records."""
+    sys.path.insert(0, str(ROOT))
+    from tests import fake_realtime as fr
+
+    say_ms = args.say_ms
+    c2u: list[tuple[int, int, float]] = []  # (client, seq, t received)
+    u2c: list[tuple[int, int, float]] = []  # (conn, seq, t sent)
+
+    def model(conv: fr.Conversation, trigger: str) -> list[Any]:
+        """An interviewer that asks, listens, scores (0.0 for hands-on: no grading) and asks again."""
+        asked = [o for o in conv.outputs("next_question") if isinstance(o, dict) and o.get("question_id")]
+        if trigger == "start":
+            return [fr.Say("Hello, I am Athena.", audio_ms=say_ms // 2), fr.Call("next_question")]
+        if trigger == "speech":
+            if not asked:
+                return [fr.Say("Sorry, one moment.", audio_ms=say_ms // 3)]
+            q = asked[-1]
+            score = 0.0 if q.get("kind") == "hands_on" else 0.8
+            return [
+                fr.Call(
+                    "log_response_evaluation",
+                    {
+                        "question_id": q["question_id"],
+                        "score": score,
+                        "feedback": "Clear.",
+                        "evidence": "Named the key point.",
+                        "answer_summary": "A short answer.",
+                    },
+                )  # fmt: skip
+            ]
+        if not conv.tool_outputs:
+            return []
+        name, out = conv.last_tool
+        out = out if isinstance(out, dict) else {}
+        if name == "next_question":
+            if out.get("finished"):
+                return [fr.Call("generate_session_report")]
+            if not out.get("question_id"):
+                return []
+            return [
+                fr.Say(str(out.get("question", "")), audio_ms=say_ms),
+                fr.Call(
+                    "log_question_asked",
+                    {
+                        "question_id": out["question_id"],
+                        "question_as_asked": out.get("question", ""),
+                        "category": out.get("category", ""),
+                        "difficulty": out.get("difficulty", ""),
+                    },
+                ),  # fmt: skip
+            ]
+        if name == "log_response_evaluation":
+            return [fr.Say("Thank you.", audio_ms=say_ms // 3), fr.Call("next_question")]
+        if name == "generate_session_report":
+            return [fr.Say("That is all. Goodbye.", audio_ms=say_ms // 3)]
+        return []
+
+    class Connection(fr._Connection):
+        seq = 0
+
+        async def send(self, event: dict[str, Any]) -> None:
+            if event.get("type") != "response.output_audio.delta":
+                await super().send(event)
+                return
+            samples = len(base64.b64decode(event["delta"])) // 2
+            pcm = audioop.ulaw2lin(mark(self.conv.index, self.seq) + b"\xff" * (samples - MARK_LEN), 2)
+            event["delta"] = base64.b64encode(pcm).decode()
+            event.setdefault("event_id", fr.new_id("event"))
+            text = json.dumps(event)
+            u2c.append((self.conv.index, self.seq, time.monotonic()))
+            self.seq = (self.seq + 1) & 0xFFFFFF
+            try:  # noqa: SIM105
+                await self.ws.send(text)
+            except Exception:  # the client went away mid-response
+                pass
+
+        async def on_message(self, message: str | bytes) -> None:
+            t = time.monotonic()
+            event = json.loads(message) if '"input_audio_buffer.append"' in message else {}
+            if event.get("type") == "input_audio_buffer.append":
+                audio = base64.b64decode(event["audio"])
+                for ident, seq in find_marks(audioop.lin2ulaw(audio, 2)):
+                    c2u.append((ident, seq, t))
+                self.conv.audio_bytes += len(audio)
+                await self.on_audio(audio)
+                return
+            await super().on_message(message)
+
+    class Server(fr.FakeRealtimeServer):
+        async def _handle(self, ws: Any) -> None:
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(ws.request.path)
+            conv = fr.Conversation(
+                index=len(self.conversations), path=parts.path, query=dict(parse_qsl(parts.query)),
+                headers={k.lower(): v for k, v in ws.request.headers.raw_items()},
+            )  # fmt: skip
+            self.conversations.append(conv)
+            conv.events = _Discard()  # a long soak must not keep every event in memory
+            await Connection(self, ws, conv, self.scripts[0]).serve()
+
+        def _process_request(self, connection: Any, request: Any) -> Any:
+            if request.path.startswith("/bench/dump?"):
+                target = request.path.split("?", 1)[1]
+                Path(target).write_text(
+                    json.dumps(
+                        {
+                            "c2u": c2u,
+                            "u2c": u2c,
+                            "problems": self.problems[:50],
+                            "connections": len(self.conversations),
+                            "audio_bytes": sum(c.audio_bytes for c in self.conversations),
+                        }
+                    )  # fmt: skip
+                )
+                c2u.clear()
+                u2c.clear()
+                return connection.respond(HTTPStatus.OK, "dumped\n")
+            return super()._process_request(connection, request)
+
+    script = fr.Script(policy=model, hearing=lambda conv: "I would join the tables and group by customer.")
+    server = Server(script, pace=1.0, chunk_ms=20).start()
+    print(f"BENCH_PORT {server.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """A list that keeps nothing."""
+
+    def append(self, item: Any) -> None:
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="role", required=True)
+    app = sub.add_parser("app")
+    app.add_argument("--upstream", required=True)
+    app.add_argument("--database-url", required=True)
+    app.add_argument("--max-connections", type=int, default=400)
+    up = sub.add_parser("upstream")
+    up.add_argument("--say-ms", type=int, default=3000)
+    args = parser.parse_args()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    serve_app(args) if args.role == "app" else serve_upstream(args)
+
+
+if __name__ == "__main__":
+    main()
