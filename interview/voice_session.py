@@ -68,12 +68,14 @@ class VoiceService:
         from fastrtc import AdditionalOutputs
 
         text = self.voice.stt.transcribe(audio).strip()
+        log.info("voice turn", extra={"samples": int(getattr(audio[1], "size", 0)), "chars": len(text)})
         if not text:
             return
         try:
             interviewer = factory(ref, dialect, mode="voice")
             turns = interviewer.answer(text)
         except InterviewError as exc:
+            log.info("voice answer not taken", extra={"reason": type(exc).__name__})
             yield AdditionalOutputs(ref, f"Heard: “{text}”. {exc}")
             yield from self._speak(str(exc))
             return

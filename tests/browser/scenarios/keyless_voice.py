@@ -35,11 +35,11 @@ def main() -> int:
                                timeout=30_000)
         page.get_by_text("Click to Access Microphone").click()
         page.locator("#voice button", has_text="Record").first.click()
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             page.wait_for_timeout(1000)
             heard = page.locator("#voice-heard").inner_text().strip()
-            if heard and heard not in result["heard"]:  # type: ignore[operator]
+            if heard and (not result["heard"] or result["heard"][-1] != heard):  # type: ignore[index]
                 result["heard"].append(heard)  # type: ignore[union-attr]
             if "is complete" in page.locator("#interview-state").inner_text():
                 result["completed"] = True
@@ -47,6 +47,7 @@ def main() -> int:
         page.wait_for_timeout(500)
         result["report"] = page.locator("#interview-report").inner_text()
         result["status"] = page.locator("#interview-state").inner_text()
+        result["transcript"] = page.locator("#transcript").inner_text()[-1500:]
         page.screenshot(path=str(out / "keyless_voice.png"), full_page=True)
         browser.close()
     print(json.dumps(result))
