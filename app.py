@@ -54,8 +54,9 @@ class AthenaApp:
         self.store.close()
 
 
-def build_blocks(settings: Settings, store: Store, interviews: InterviewServices,
-                 voice: VoiceService | None) -> gr.Blocks:
+def build_blocks(
+    settings: Settings, store: Store, interviews: InterviewServices, voice: VoiceService | None
+) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         gr.Markdown(f"# {TITLE}")
         with gr.Tabs():
@@ -78,14 +79,18 @@ def build_app(settings: Settings, store: Store | None = None) -> AthenaApp:
     voice = VoiceService(settings) if settings.local_voice and not settings.realtime_enabled else None
     api = FastAPI(title="Athena", docs_url=None, redoc_url=None, openapi_url=None)
     blocks = build_blocks(settings, store, interviews, voice)
-    if settings.realtime_enabled:  # the Realtime interview without a browser: WebSocket clients, under /interview
+    if (
+        settings.realtime_enabled
+    ):  # the Realtime interview without a browser: WebSocket clients, under /interview
         from interview.realtime_ui import mount_interview_api
 
         mount_interview_api(api, interviews)
     install_routes(api, settings, store)  # /login, /logout, /api/query: before Gradio's catch-all mount
     install_ops(api, settings, store, interviews)  # /health, /ready, /metrics, headers, limits, backups
     api = gr.mount_gradio_app(api, blocks, path="", show_error=False, show_api=False)
-    return AthenaApp(settings=settings, store=store, api=api, blocks=blocks, interviews=interviews, voice=voice)
+    return AthenaApp(
+        settings=settings, store=store, api=api, blocks=blocks, interviews=interviews, voice=voice
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,11 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         app.voice.warmup_in_background()
     snapshot_for(app.store).warm_in_background()  # the Analytics tab's data, read once in the background
 
-    log.info("athena ready", extra={"url": f"http://{settings.host}:{settings.port}", "database": app.store.where,
-                                    "interviewer": "realtime" if settings.realtime_enabled else "keyless",
-                                    "startup_s": round(time.monotonic() - _PROCESS_START, 2)})
+    log.info(
+        "athena ready",
+        extra={
+            "url": f"http://{settings.host}:{settings.port}",
+            "database": app.store.where,
+            "interviewer": "realtime" if settings.realtime_enabled else "keyless",
+            "startup_s": round(time.monotonic() - _PROCESS_START, 2),
+        },
+    )
     try:
-        uvicorn.run(app.api, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=30)
+        uvicorn.run(
+            app.api, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=30
+        )
     except OSError as exc:  # e.g. port in use
         print(f"athena: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2

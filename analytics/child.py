@@ -25,12 +25,20 @@ class ChildFailed(RuntimeError):
         self.timed_out = timed_out
 
 
-def run_child(module: str, source: DuckSource, request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+def run_child(
+    module: str, source: DuckSource, request: dict[str, Any], *, timeout_s: float
+) -> dict[str, Any]:
     """Run `python -m module` with {"source": ..., **request} on stdin; return its reply or raise ChildFailed."""
     payload = json.dumps({"source": source.to_dict(), **request})
     try:
-        done = subprocess.run([sys.executable, "-m", module], input=payload, cwd=ROOT, capture_output=True,
-                              text=True, timeout=timeout_s)
+        done = subprocess.run(
+            [sys.executable, "-m", module],
+            input=payload,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
     except subprocess.TimeoutExpired:
         raise ChildFailed(f"it took over {timeout_s:g} s", timed_out=True) from None
     lines = done.stdout.strip().splitlines()

@@ -148,14 +148,21 @@ class ChildBuilder:
             if not reply.get("ok"):
                 self._stop()
                 detail = reply.get("error") or f"no answer within {BUILD_TIMEOUT_S} s"
-                raise DuckError(f"cannot copy the app database for the console: {scrub(str(detail), self.source)}")
+                raise DuckError(
+                    f"cannot copy the app database for the console: {scrub(str(detail), self.source)}"
+                )
             return list(reply.get("tables", []))
 
     def _ensure(self) -> subprocess.Popen[str]:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "analytics.console_snapshot"], cwd=ROOT, text=True, bufsize=1,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "analytics.console_snapshot"],
+                cwd=ROOT,
+                text=True,
+                bufsize=1,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
             assert self._proc.stdin is not None
             self._proc.stdin.write(json.dumps({"source": self.source.to_dict()}) + "\n")
@@ -186,7 +193,10 @@ def main() -> int:
                 continue
             if builder is None:
                 builder = open_builder(source)
-            reply: dict[str, object] = {"ok": True, "tables": copy_exposed(builder, source, Path(request["out"]))}
+            reply: dict[str, object] = {
+                "ok": True,
+                "tables": copy_exposed(builder, source, Path(request["out"])),
+            }
         except Exception as exc:  # reported to the parent, which restarts this process
             message = " ".join(str(exc).split())[:500] or type(exc).__name__
             reply = {"ok": False, "error": scrub(message, source) if source is not None else message}

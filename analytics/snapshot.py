@@ -364,7 +364,9 @@ def _run_builder(source: DuckSource, out: Path) -> None:
         run_child("analytics.snapshot_build", source, {"out": str(out)}, timeout_s=BUILD_TIMEOUT_S)
     except ChildFailed as exc:
         if exc.timed_out:
-            raise SnapshotError(f"Reading the interviews for the analytics took over {BUILD_TIMEOUT_S} s.") from None
+            raise SnapshotError(
+                f"Reading the interviews for the analytics took over {BUILD_TIMEOUT_S} s."
+            ) from None
         raise SnapshotError(f"Cannot read the interviews for the analytics: {exc}") from None
 
 

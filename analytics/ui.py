@@ -13,10 +13,14 @@ def overview_markdown(store: Store) -> str:
     with store.read() as conn:
         c = repo.counts(conn)
     if c["sessions"] == 0:
-        return ("**No interviews yet.** Charts appear here as soon as the first interview is recorded "
-                f"({store.where}).")
-    return (f"**{c['employees']}** employees, **{c['sessions']}** interviews "
-            f"(**{c['completed']}** completed, **{c['in_progress']}** in progress), **{c['responses']}** scored answers.")
+        return (
+            "**No interviews yet.** Charts appear here as soon as the first interview is recorded "
+            f"({store.where})."
+        )
+    return (
+        f"**{c['employees']}** employees, **{c['sessions']}** interviews "
+        f"(**{c['completed']}** completed, **{c['in_progress']}** in progress), **{c['responses']}** scored answers."
+    )
 
 
 def build_analytics_tab(store: Store) -> gr.Markdown:

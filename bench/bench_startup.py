@@ -30,11 +30,17 @@ def free_port() -> int:
 
 def one_start(folder: Path) -> float:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'athena.db'}", "ATHENA_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'athena.db'}",
+        "ATHENA_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "LOG_LEVEL": "WARNING",
+    }
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while True:
             if proc.poll() is not None:
@@ -51,8 +57,11 @@ def one_start(folder: Path) -> float:
 
 def import_gradio() -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import gradio"], check=True, env={**os.environ,
-                   "GRADIO_ANALYTICS_ENABLED": "False"})
+    subprocess.run(
+        [sys.executable, "-c", "import gradio"],
+        check=True,
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+    )
     return time.perf_counter() - started
 
 
@@ -60,8 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}")
     starts, imports = [], []
     for _ in range(args.runs):
@@ -69,8 +84,10 @@ def main() -> None:
             starts.append(one_start(Path(tmp)))
         imports.append(import_gradio())
     for name, values in (("python app.py to first page", starts), ("baseline: import gradio", imports)):
-        print(f"{name:32} median {statistics.median(values):.2f} s  min {min(values):.2f} s  "
-              f"max {max(values):.2f} s  ({len(values)} runs)")
+        print(
+            f"{name:32} median {statistics.median(values):.2f} s  min {min(values):.2f} s  "
+            f"max {max(values):.2f} s  ({len(values)} runs)"
+        )
 
 
 if __name__ == "__main__":

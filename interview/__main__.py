@@ -27,22 +27,31 @@ def _read_answer(lines: Iterator[str]) -> str | None:
 
 def _show(turns: list[Turn], out: TextIO) -> None:
     for turn in turns:
-        prefix = {"question": "\nATHENA> ", "follow_up": "\nATHENA (follow-up)> ", "feedback": "  -> ",
-                  "report": "\n"}.get(turn.kind, "ATHENA> ")
+        prefix = {
+            "question": "\nATHENA> ",
+            "follow_up": "\nATHENA (follow-up)> ",
+            "feedback": "  -> ",
+            "report": "\n",
+        }.get(turn.kind, "ATHENA> ")
         out.write(f"{prefix}{turn.text}\n")
     out.flush()
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    parser = argparse.ArgumentParser(prog="python -m interview", description="Run a text interview in the terminal.")
+    parser = argparse.ArgumentParser(
+        prog="python -m interview", description="Run a text interview in the terminal."
+    )
     parser.add_argument("--employee-id", required=True)
     parser.add_argument("--name", help="your name (needed on your first interview)")
     parser.add_argument("--department")
     parser.add_argument("--role")
-    parser.add_argument("--dialect", default="duckdb",
-                        help="SQL dialect of your queries: duckdb, postgres, mysql, sqlite, tsql, oracle, snowflake, "
-                             "bigquery")
+    parser.add_argument(
+        "--dialect",
+        default="duckdb",
+        help="SQL dialect of your queries: duckdb, postgres, mysql, sqlite, tsql, oracle, snowflake, "
+        "bigquery",
+    )
     parser.add_argument("--new", action="store_true", help="start a new interview even if one can be resumed")
     args = parser.parse_args(argv)
 
@@ -62,12 +71,21 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         print(f"interview: {exc}", file=sys.stderr)
         return 2
     services = build_interview_services(settings, store)
-    interviewer = KeylessInterviewer(services.engine, mode="terminal", dialect=args.dialect,
-                                     grading_timeout_s=settings.grading_timeout_s)
+    interviewer = KeylessInterviewer(
+        services.engine, mode="terminal", dialect=args.dialect, grading_timeout_s=settings.grading_timeout_s
+    )
     try:
         try:
-            _show(interviewer.start(args.employee_id, name=args.name, department=args.department, role=args.role,
-                                    resume=not args.new), stdout)
+            _show(
+                interviewer.start(
+                    args.employee_id,
+                    name=args.name,
+                    department=args.department,
+                    role=args.role,
+                    resume=not args.new,
+                ),
+                stdout,
+            )
         except InterviewError as exc:
             print(f"interview: {exc}", file=sys.stderr)
             return 2
@@ -79,7 +97,9 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             answer = _read_answer(lines)
             if answer is None:
                 interviewer.disconnect()
-                stdout.write("\nInput ended: the interview is saved and can be resumed with the same employee ID.\n")
+                stdout.write(
+                    "\nInput ended: the interview is saved and can be resumed with the same employee ID.\n"
+                )
                 return 1
             try:
                 _show(interviewer.answer(answer), stdout)

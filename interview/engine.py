@@ -97,8 +97,10 @@ class SessionState:
 
     def summary(self) -> str:
         """A short summary of where the interview stands (used to restore a renewed realtime session)."""
-        lines = [f"Interview {self.session_id} with {self.employee_name} ({self.employee_id}): "
-                 f"{len(self.answered)} of {self.max_questions} questions answered."]
+        lines = [
+            f"Interview {self.session_id} with {self.employee_name} ({self.employee_id}): "
+            f"{len(self.answered)} of {self.max_questions} questions answered."
+        ]
         for q in self.asked:
             state = f"score {q.score:.2f}" if q.evaluated else "asked, not yet evaluated"
             lines.append(f"- Q{q.position} [{q.category}, {q.difficulty}] {q.text} — {state}")
@@ -136,21 +138,36 @@ def _normalise(text: str) -> str:
 class InterviewEngine:
     """Domain operations over the store. Thread-safe: every operation is one store transaction."""
 
-    def __init__(self, store: Store, bank: QuestionBank, config: EngineConfig | None = None,
-                 clock: Callable[[], datetime] = repo.utcnow):
+    def __init__(
+        self,
+        store: Store,
+        bank: QuestionBank,
+        config: EngineConfig | None = None,
+        clock: Callable[[], datetime] = repo.utcnow,
+    ):
         self.store = store
         self.bank = bank
         self.config = config or EngineConfig()
         self.clock = clock
 
     # ------------------------------------------------------------------ sessions
-    def start_session(self, employee_id: str, *, name: str | None = None, department: str | None = None,
-                      role: str | None = None, brain: str = "keyless", mode: str = "text") -> SessionState:
+    def start_session(
+        self,
+        employee_id: str,
+        *,
+        name: str | None = None,
+        department: str | None = None,
+        role: str | None = None,
+        brain: str = "keyless",
+        mode: str = "text",
+    ) -> SessionState:
         """Start an interview; the employee is created with name, department and role on first visit."""
         employee_id = (employee_id or "").strip()
         if not EMPLOYEE_ID.match(employee_id):
-            raise InvalidInput("Employee ID must be 1 to 64 letters, digits, dots, dashes or underscores, "
-                               "starting with a letter or digit (for example E1234).")
+            raise InvalidInput(
+                "Employee ID must be 1 to 64 letters, digits, dots, dashes or underscores, "
+                "starting with a letter or digit (for example E1234)."
+            )
         name, department, role = (_clean(v, 120) for v in (name, department, role))
         self.close_stale_sessions(employee_id)
         with self.store.write() as conn:
@@ -187,8 +204,13 @@ class InterviewEngine:
         answers = {r["question_id"]: r for r in repo.list_responses(conn, session_id)}
         asked = [
             AskedQuestion(
-                id=q["id"], position=q["position"] or i + 1, text=q["question_text"], category=q["category"],
-                difficulty=q["difficulty"], ref=q["question_ref"], kind=q["kind"],
+                id=q["id"],
+                position=q["position"] or i + 1,
+                text=q["question_text"],
+                category=q["category"],
+                difficulty=q["difficulty"],
+                ref=q["question_ref"],
+                kind=q["kind"],
                 score=answers[q["id"]]["score"] if q["id"] in answers else None,
                 response_text=answers[q["id"]]["response_text"] if q["id"] in answers else None,
             )
@@ -196,10 +218,16 @@ class InterviewEngine:
         ]
         deadline = datetime.fromisoformat(plan["deadline"]) if plan.get("deadline") else None
         return SessionState(
-            session_id=session_id, employee_id=session["employee_id"],
-            employee_name=employee["name"] if employee else session["employee_id"], status=session["status"],
-            brain=session["brain"], mode=session["mode"], started_at=session["start_time"], deadline=deadline,
-            max_questions=int(plan.get("max_questions", self.config.max_questions)), asked=asked,
+            session_id=session_id,
+            employee_id=session["employee_id"],
+            employee_name=employee["name"] if employee else session["employee_id"],
+            status=session["status"],
+            brain=session["brain"],
+            mode=session["mode"],
+            started_at=session["start_time"],
+            deadline=deadline,
+            max_questions=int(plan.get("max_questions", self.config.max_questions)),
+            asked=asked,
             has_report=repo.get_report(conn, session_id) is not None,
         )
 
@@ -220,7 +248,9 @@ class InterviewEngine:
             except SessionNotFound:
                 plan = {}
         if not secrets.compare_digest(str(plan.get("token", "")), token):
-            raise SessionNotFound("This interview reference is not valid; start or resume the interview again.")
+            raise SessionNotFound(
+                "This interview reference is not valid; start or resume the interview again."
+            )
         return int(sid)
 
     def scratch(self, session_id: int) -> dict[str, Any]:
@@ -263,8 +293,11 @@ class InterviewEngine:
         if employee_id is not None:
             cond = and_(cond, s.c.employee_id == employee_id)
         with self.store.write() as conn:
-            result = conn.execute(update(s).where(cond).values(status="incomplete", ended_reason="timeout",
-                                                               updated_at=self.clock()))
+            result = conn.execute(
+                update(s)
+                .where(cond)
+                .values(status="incomplete", ended_reason="timeout", updated_at=self.clock())
+            )
         return int(result.rowcount or 0)
 
     def abandon(self, session_id: int, reason: str = "disconnect") -> None:
@@ -287,7 +320,9 @@ class InterviewEngine:
                     return int(session["id"])
         return None
 
-    def resume_session(self, session_id: int, *, brain: str | None = None, mode: str | None = None) -> SessionState:
+    def resume_session(
+        self, session_id: int, *, brain: str | None = None, mode: str | None = None
+    ) -> SessionState:
         with self.store.write() as conn:
             state = self._state(conn, session_id)
             if state.status == "completed":
@@ -336,8 +371,12 @@ class InterviewEngine:
 
         category: str | None = None
         difficulty = "intermediate"
-        if last is not None and last.score is not None and visits.get(last.category, 0) == 1 \
-                and revisits < state.max_questions // 3:
+        if (
+            last is not None
+            and last.score is not None
+            and visits.get(last.category, 0) == 1
+            and revisits < state.max_questions // 3
+        ):
             if last.difficulty == "intermediate" and last.score >= STEP_UP_AT:
                 category, difficulty = last.category, "advanced"  # doing well: go deeper here
             elif last.difficulty == "advanced" and last.score < STEP_DOWN_BELOW:
@@ -351,8 +390,12 @@ class InterviewEngine:
         last_kind = state.asked[-1].kind if state.asked else None
         preferred_kind = {"hands_on": "conceptual", "conceptual": "hands_on"}.get(last_kind or "")
         pools = [
-            lambda q: q.category == category and q.difficulty == difficulty and q.kind == preferred_kind
-            and q.id not in avoid,
+            lambda q: (
+                q.category == category
+                and q.difficulty == difficulty
+                and q.kind == preferred_kind
+                and q.id not in avoid
+            ),
             lambda q: q.category == category and q.difficulty == difficulty and q.id not in avoid,
             lambda q: q.category == category and q.difficulty == difficulty,
             lambda q: q.category == category,
@@ -366,8 +409,15 @@ class InterviewEngine:
         return None
 
     # ------------------------------------------------------------------ the seed's tool operations
-    def log_question_asked(self, session_id: int, question: str, category: str, difficulty: str, *,
-                           question_ref: str | None = None) -> AskedQuestion:
+    def log_question_asked(
+        self,
+        session_id: int,
+        question: str,
+        category: str,
+        difficulty: str,
+        *,
+        question_ref: str | None = None,
+    ) -> AskedQuestion:
         """Record that a question was asked (in the interviewer's own words)."""
         question = _clean(question, 2000) or ""
         if not question:
@@ -387,17 +437,33 @@ class InterviewEngine:
         with self.store.write() as conn:
             state = self._open_state(conn, session_id)
             if len(state.asked) >= state.max_questions:
-                raise InvalidInput(f"This interview has reached its {state.max_questions} questions; "
-                                   "generate the session report now.")
+                raise InvalidInput(
+                    f"This interview has reached its {state.max_questions} questions; "
+                    "generate the session report now."
+                )
             if question_ref and any(q.ref == question_ref for q in state.asked):
                 raise InvalidInput(f"Question {question_ref} was already asked in this interview.")
             position = len(state.asked) + 1
-            qid = repo.add_question(conn, session_id, text=question, category=category, difficulty=difficulty,
-                                    question_ref=question_ref, kind=bank_q.kind if bank_q else None,
-                                    position=position)
+            qid = repo.add_question(
+                conn,
+                session_id,
+                text=question,
+                category=category,
+                difficulty=difficulty,
+                question_ref=question_ref,
+                kind=bank_q.kind if bank_q else None,
+                position=position,
+            )
             self._touch(conn, session_id)
-        return AskedQuestion(id=qid, position=position, text=question, category=category, difficulty=difficulty,
-                             ref=question_ref, kind=bank_q.kind if bank_q else None)
+        return AskedQuestion(
+            id=qid,
+            position=position,
+            text=question,
+            category=category,
+            difficulty=difficulty,
+            ref=question_ref,
+            kind=bank_q.kind if bank_q else None,
+        )
 
     def find_asked(self, state: SessionState, question: str | int) -> AskedQuestion:
         """The asked question an evaluation refers to: by row id, bank id, or (close to) its text."""
@@ -419,21 +485,36 @@ class InterviewEngine:
             if best is not None and best_ratio >= 0.6:
                 return best
         asked = "; ".join(f"Q{q.position}: {q.text[:80]}" for q in state.asked) or "none yet"
-        raise QuestionNotAsked(f"That question was not asked in this interview, so it cannot be scored. "
-                               f"Questions asked so far: {asked}.")
+        raise QuestionNotAsked(
+            f"That question was not asked in this interview, so it cannot be scored. "
+            f"Questions asked so far: {asked}."
+        )
 
-    def log_response_evaluation(self, session_id: int, question: str | int, response_text: str | None,
-                                score: Any, feedback: str | None, *, scored_by: str,
-                                rubric_version: str | None = None, evidence: dict[str, Any] | None = None,
-                                sql_text: str | None = None, grade: dict[str, Any] | None = None) -> Evaluation:
+    def log_response_evaluation(
+        self,
+        session_id: int,
+        question: str | int,
+        response_text: str | None,
+        score: Any,
+        feedback: str | None,
+        *,
+        scored_by: str,
+        rubric_version: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        sql_text: str | None = None,
+        grade: dict[str, Any] | None = None,
+    ) -> Evaluation:
         """Score one answer (0.0 to 1.0) with feedback; a hands-on answer's execution grade is combined in."""
         judged = _check_score(score)
         response_text = response_text or ""
         if len(response_text) > MAX_TEXT:
-            raise InvalidInput(f"The answer is too long ({len(response_text):,} characters; the limit is "
-                               f"{MAX_TEXT:,}).")
+            raise InvalidInput(
+                f"The answer is too long ({len(response_text):,} characters; the limit is {MAX_TEXT:,})."
+            )
         if sql_text is not None and len(sql_text) > MAX_TEXT:
-            raise InvalidInput(f"The query is too long ({len(sql_text):,} characters; the limit is {MAX_TEXT:,}).")
+            raise InvalidInput(
+                f"The query is too long ({len(sql_text):,} characters; the limit is {MAX_TEXT:,})."
+            )
         feedback = _clean(feedback, MAX_FEEDBACK) or ""
         final = judged
         grade_score = grade_verdict = None
@@ -455,19 +536,33 @@ class InterviewEngine:
                 state = self._open_state(conn, session_id)
                 asked = self.find_asked(state, question)
                 if asked.evaluated:
-                    raise AlreadyEvaluated(f"Q{asked.position} ({asked.text[:80]}) already has a score "
-                                           f"({asked.score:.2f}); each answer is scored once.")
+                    raise AlreadyEvaluated(
+                        f"Q{asked.position} ({asked.text[:80]}) already has a score "
+                        f"({asked.score:.2f}); each answer is scored once."
+                    )
                 response_id = repo.add_response(
-                    conn, session_id, asked.id, response_text=response_text, score=final, feedback=feedback,
-                    scored_by=scored_by, rubric_version=rubric_version, evidence=record, sql_text=sql_text,
-                    grade_verdict=grade_verdict, grade_score=grade_score,
+                    conn,
+                    session_id,
+                    asked.id,
+                    response_text=response_text,
+                    score=final,
+                    feedback=feedback,
+                    scored_by=scored_by,
+                    rubric_version=rubric_version,
+                    evidence=record,
+                    sql_text=sql_text,
+                    grade_verdict=grade_verdict,
+                    grade_score=grade_score,
                 )
                 self._touch(conn, session_id)
         except IntegrityError:
-            raise AlreadyEvaluated("That answer was scored at the same moment by another request; "
-                                   "each answer is scored once.") from None
-        log.info("answer scored", extra={"session_id": session_id, "question_id": asked.id, "score": final,
-                                         "scored_by": scored_by})
+            raise AlreadyEvaluated(
+                "That answer was scored at the same moment by another request; each answer is scored once."
+            ) from None
+        log.info(
+            "answer scored",
+            extra={"session_id": session_id, "question_id": asked.id, "score": final, "scored_by": scored_by},
+        )
         return Evaluation(response_id=response_id, question_id=asked.id, score=final, feedback=feedback)
 
     def generate_session_report(self, session_id: int, *, reason: str = "completed") -> Report:
@@ -480,13 +575,26 @@ class InterviewEngine:
             rows = _scored_rows(conn, session_id)
             if not rows:
                 raise NothingToReport("No answer has been scored yet, so there is nothing to report.")
-            report = build_report(state.employee_name, rows, asked=len(state.asked),
-                                  planned=state.max_questions)
-            repo.add_report(conn, session_id, strengths=report.strengths, weaknesses=report.weaknesses,
-                            recommendations=report.recommendations, overall_assessment=report.overall_assessment,
-                            details=report.details)
-            self._touch(conn, session_id, status="completed", end_time=self.clock(),
-                                overall_score=report.overall_score, ended_reason=reason)
+            report = build_report(
+                state.employee_name, rows, asked=len(state.asked), planned=state.max_questions
+            )
+            repo.add_report(
+                conn,
+                session_id,
+                strengths=report.strengths,
+                weaknesses=report.weaknesses,
+                recommendations=report.recommendations,
+                overall_assessment=report.overall_assessment,
+                details=report.details,
+            )
+            self._touch(
+                conn,
+                session_id,
+                status="completed",
+                end_time=self.clock(),
+                overall_score=report.overall_score,
+                ended_reason=reason,
+            )
         log.info("session completed", extra={"session_id": session_id, "overall_score": report.overall_score})
         return report
 
@@ -503,8 +611,16 @@ def _scored_rows(conn: Any, session_id: int) -> list[dict[str, Any]]:
         q = questions.get(r["question_id"])
         if q is None:
             continue
-        rows.append({"category": q["category"], "difficulty": q["difficulty"], "score": float(r["score"]),
-                     "kind": q["kind"], "question": q["question_text"], "grade_verdict": r["grade_verdict"]})
+        rows.append(
+            {
+                "category": q["category"],
+                "difficulty": q["difficulty"],
+                "score": float(r["score"]),
+                "kind": q["kind"],
+                "question": q["question_text"],
+                "grade_verdict": r["grade_verdict"],
+            }
+        )
     return rows
 
 

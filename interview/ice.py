@@ -25,18 +25,24 @@ def ice_configuration(settings: Settings) -> tuple[ClientConfig, dict[str, Any]]
         from fastrtc import get_cloudflare_turn_credentials, get_cloudflare_turn_credentials_async
 
         # With a key id: Cloudflare's own TURN keys; without: the secret is a Hugging Face token.
-        kw: dict[str, Any] = ({"turn_key_id": settings.turn_id, "turn_key_api_token": settings.turn_secret}
-                              if settings.turn_id else {"hf_token": settings.turn_secret or None})
+        kw: dict[str, Any] = (
+            {"turn_key_id": settings.turn_id, "turn_key_api_token": settings.turn_secret}
+            if settings.turn_id
+            else {"hf_token": settings.turn_secret or None}
+        )
 
         async def browser_credentials() -> dict[str, Any]:
             return await get_cloudflare_turn_credentials_async(**kw)
 
-        return browser_credentials, _server_side(lambda: get_cloudflare_turn_credentials(ttl=SERVER_TTL_S, **kw))
+        return browser_credentials, _server_side(
+            lambda: get_cloudflare_turn_credentials(ttl=SERVER_TTL_S, **kw)
+        )
     from fastrtc import get_twilio_turn_credentials
 
     def twilio() -> dict[str, Any]:
-        return get_twilio_turn_credentials(twilio_sid=settings.turn_id or None,
-                                           twilio_token=settings.turn_secret or None)
+        return get_twilio_turn_credentials(
+            twilio_sid=settings.turn_id or None, twilio_token=settings.turn_secret or None
+        )
 
     server = _server_side(twilio)
     return server, server
@@ -47,6 +53,8 @@ def _server_side(fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         return fetch()
     except Exception as exc:  # network, credentials: the message goes to the operator's log
-        log.error("TURN credentials unavailable; WebRTC voice will only connect without a relay",
-                  extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})
+        log.error(
+            "TURN credentials unavailable; WebRTC voice will only connect without a relay",
+            extra={"error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__},
+        )
         return NO_ICE

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 SCORED_BY_RUBRIC = "keyless-rubric"
 SCORED_BY_GRADER = "keyless-grader"
-_SQL_START = re.compile(r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(?\s*(select|with|values|from|table)\b", re.I | re.S)
+_SQL_START = re.compile(
+    r"^\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*\(?\s*(select|with|values|from|table)\b", re.I | re.S
+)
 _FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.I | re.S)
 
 
@@ -57,8 +59,14 @@ def spoken_question(q: Question) -> str:
 class KeylessInterviewer:
     """One candidate's interview with the keyless brain."""
 
-    def __init__(self, engine: InterviewEngine, *, mode: str = "text", grading_timeout_s: float = 2.0,
-                 dialect: str = "duckdb"):
+    def __init__(
+        self,
+        engine: InterviewEngine,
+        *,
+        mode: str = "text",
+        grading_timeout_s: float = 2.0,
+        dialect: str = "duckdb",
+    ):
         self.engine = engine
         self.mode = mode
         self.grading_timeout_s = grading_timeout_s
@@ -95,8 +103,15 @@ class KeylessInterviewer:
     def active(self) -> bool:
         return self.session_id is not None and self.report is None
 
-    def start(self, employee_id: str, *, name: str | None = None, department: str | None = None,
-              role: str | None = None, resume: bool = True) -> list[Turn]:
+    def start(
+        self,
+        employee_id: str,
+        *,
+        name: str | None = None,
+        department: str | None = None,
+        role: str | None = None,
+        resume: bool = True,
+    ) -> list[Turn]:
         """Start (or resume the latest interrupted) interview and return the greeting and first question."""
         if self.active:
             raise InvalidInput("An interview is already running here; finish or end it first.")
@@ -108,17 +123,22 @@ class KeylessInterviewer:
                 state = self.engine.resume_session(previous, brain="keyless", mode=self.mode)
                 resumed = True
         if state is None:
-            state = self.engine.start_session(employee_id, name=name, department=department, role=role,
-                                              brain="keyless", mode=self.mode)
+            state = self.engine.start_session(
+                employee_id, name=name, department=department, role=role, brain="keyless", mode=self.mode
+            )
         self.session_id = state.session_id
         self.report = None
         first = state.employee_name.split()[0] if state.employee_name else "there"
         if resumed:
-            greeting = (f"Welcome back, {first}. Let's pick up interview {state.session_id} where it stopped: "
-                        f"{len(state.answered)} of {state.max_questions} questions are already answered.")
+            greeting = (
+                f"Welcome back, {first}. Let's pick up interview {state.session_id} where it stopped: "
+                f"{len(state.answered)} of {state.max_questions} questions are already answered."
+            )
         else:
-            greeting = (f"Hi {first}, I'm Athena. I'll ask you {state.max_questions} questions on SQL, some to "
-                        "explain and some to write a query for. Say \"I don't know\" to move on at any time.")
+            greeting = (
+                f"Hi {first}, I'm Athena. I'll ask you {state.max_questions} questions on SQL, some to "
+                'explain and some to write a query for. Say "I don\'t know" to move on at any time.'
+            )
         return [Turn("interviewer", greeting), *self._advance(state)]
 
     def disconnect(self) -> None:
@@ -135,8 +155,13 @@ class KeylessInterviewer:
         if not state.answered:
             self.engine.abandon(self.session_id, "ended by candidate")
             self.session_id, self.current = None, None
-            return [Turn("interviewer", "The interview is closed without a report, since no question was answered. "
-                                        "You can resume it later with the same employee ID.")]
+            return [
+                Turn(
+                    "interviewer",
+                    "The interview is closed without a report, since no question was answered. "
+                    "You can resume it later with the same employee ID.",
+                )
+            ]
         return self._finish("ended by candidate")
 
     # ---------------------------------------------------------------- answers
@@ -149,11 +174,15 @@ class KeylessInterviewer:
         text = (text or "").strip()
         sql = (sql or "").strip() or None
         if not text and not sql:
-            raise InvalidInput("The answer is empty. Say or type your answer, or say \"I don't know\" to move on.")
+            raise InvalidInput(
+                'The answer is empty. Say or type your answer, or say "I don\'t know" to move on.'
+            )
         for what, value in (("answer", text), ("query", sql or "")):
             if len(value) > grading_limit():
-                raise InvalidInput(f"The {what} is too long ({len(value):,} characters; the limit is "
-                                   f"{grading_limit():,}). Please shorten it.")
+                raise InvalidInput(
+                    f"The {what} is too long ({len(value):,} characters; the limit is "
+                    f"{grading_limit():,}). Please shorten it."
+                )
         if self.question.kind == "hands_on":
             return self._hands_on(text, sql)
         return self._conceptual(text)
@@ -174,8 +203,14 @@ class KeylessInterviewer:
         evidence = {"rubric": result.to_dict(), "follow_up": follow_up, "question_ref": q.id}
         feedback = result.feedback()
         self.engine.log_response_evaluation(
-            self._sid, self.current.id, combined, result.score, feedback, scored_by=SCORED_BY_RUBRIC,
-            rubric_version=f"{q.id}@v{q.rubric.version}", evidence=evidence,
+            self._sid,
+            self.current.id,
+            combined,
+            result.score,
+            feedback,
+            scored_by=SCORED_BY_RUBRIC,
+            rubric_version=f"{q.id}@v{q.rubric.version}",
+            evidence=evidence,
         )
         return [Turn("interviewer", _scored_line(result.score, feedback), "feedback"), *self._advance()]
 
@@ -187,21 +222,45 @@ class KeylessInterviewer:
             if is_no_answer(text):
                 feedback = "No query was given, so this question scores 0."
                 self.engine.log_response_evaluation(
-                    self._sid, self.current.id, text, 0.0, feedback, scored_by=SCORED_BY_GRADER,
-                    rubric_version=f"{q.id}@grader", evidence={"question_ref": q.id, "no_answer": True},
+                    self._sid,
+                    self.current.id,
+                    text,
+                    0.0,
+                    feedback,
+                    scored_by=SCORED_BY_GRADER,
+                    rubric_version=f"{q.id}@grader",
+                    evidence={"question_ref": q.id, "no_answer": True},
                 )
                 return [Turn("interviewer", _scored_line(0.0, feedback), "feedback"), *self._advance()]
-            raise InvalidInput("This question asks for a query. Write it in the SQL editor (or type a SELECT "
-                               "statement), or say \"I don't know\" to move on.")
-        result = grading.grade(query, q.reference_sql, question_datasets(q), dialect=self.dialect,
-                               order_matters=q.order_matters, timeout_s=self.grading_timeout_s)
+            raise InvalidInput(
+                "This question asks for a query. Write it in the SQL editor (or type a SELECT "
+                'statement), or say "I don\'t know" to move on.'
+            )
+        result = grading.grade(
+            query,
+            q.reference_sql,
+            question_datasets(q),
+            dialect=self.dialect,
+            order_matters=q.order_matters,
+            timeout_s=self.grading_timeout_s,
+        )
         candidate_feedback = _candidate_feedback(result)
         self.engine.log_response_evaluation(
-            self._sid, self.current.id, text or query, result.score, candidate_feedback,
-            scored_by=SCORED_BY_GRADER, rubric_version=f"{q.id}@grader",
-            evidence={"question_ref": q.id, "dialect": self.dialect}, sql_text=query, grade=result.to_dict(),
+            self._sid,
+            self.current.id,
+            text or query,
+            result.score,
+            candidate_feedback,
+            scored_by=SCORED_BY_GRADER,
+            rubric_version=f"{q.id}@grader",
+            evidence={"question_ref": q.id, "dialect": self.dialect},
+            sql_text=query,
+            grade=result.to_dict(),
         )
-        return [Turn("interviewer", _scored_line(result.score, candidate_feedback), "feedback"), *self._advance()]
+        return [
+            Turn("interviewer", _scored_line(result.score, candidate_feedback), "feedback"),
+            *self._advance(),
+        ]
 
     # ---------------------------------------------------------------- flow
     @property
@@ -216,13 +275,19 @@ class KeylessInterviewer:
         if pending is not None and pending.ref:
             self.current, self.question = pending, self.engine.bank.get(pending.ref)
             if self.question is not None:
-                return [Turn("interviewer", f"Question {pending.position}: {spoken_question(self.question)}",
-                             "question")]
+                return [
+                    Turn(
+                        "interviewer",
+                        f"Question {pending.position}: {spoken_question(self.question)}",
+                        "question",
+                    )
+                ]
         nxt = self.engine.next_question(self._sid)
         if nxt is None:
             return self._finish("completed")
-        self.current = self.engine.log_question_asked(self._sid, nxt.prompt, nxt.category, nxt.difficulty,
-                                                      question_ref=nxt.id)
+        self.current = self.engine.log_question_asked(
+            self._sid, nxt.prompt, nxt.category, nxt.difficulty, question_ref=nxt.id
+        )
         self.question = nxt
         return [Turn("interviewer", f"Question {self.current.position}: {spoken_question(nxt)}", "question")]
 
@@ -230,8 +295,12 @@ class KeylessInterviewer:
         self.report = self.engine.generate_session_report(self._sid, reason=reason)
         self.current, self.question = None, None
         return [
-            Turn("interviewer", f"That's the end of the interview. Your overall score is "
-                                f"{self.report.overall_score:.2f}. {self.report.overall_assessment}", "report"),
+            Turn(
+                "interviewer",
+                f"That's the end of the interview. Your overall score is "
+                f"{self.report.overall_score:.2f}. {self.report.overall_assessment}",
+                "report",
+            ),
         ]
 
     # ---------------------------------------------------------------- helpers for UIs
@@ -242,16 +311,20 @@ class KeylessInterviewer:
         """Run the candidate's draft query on the visible practice data (never the hidden variants)."""
         if not (sql or "").strip():
             raise InvalidInput("The SQL editor is empty.")
-        datasets = question_datasets(self.question) if self.question is not None and self.question.kind == "hands_on" \
+        datasets = (
+            question_datasets(self.question)
+            if self.question is not None and self.question.kind == "hands_on"
             else None
+        )
         visible = next((d for d in datasets or [] if not d.hidden), None)
         if visible is None:
             from interview.questions import load_dataset
 
             visible = load_dataset("company")
         try:
-            return grading.run_query(sql, visible, dialect=self.dialect, timeout_s=self.grading_timeout_s,
-                                     max_rows=200)
+            return grading.run_query(
+                sql, visible, dialect=self.dialect, timeout_s=self.grading_timeout_s, max_rows=200
+            )
         except InterviewError:
             raise
         except Exception as exc:  # the grader's sandbox errors carry a message fit for the candidate

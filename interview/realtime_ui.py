@@ -40,7 +40,9 @@ VOICE_HELP = (
 
 def realtime_config(services: InterviewServices) -> RealtimeConfig:
     """The Realtime settings, with call latencies reported to whoever observes them (metrics)."""
-    return replace(RealtimeConfig.from_settings(services.settings), latency_observer=services.observe_openai_latency)
+    return replace(
+        RealtimeConfig.from_settings(services.settings), latency_observer=services.observe_openai_latency
+    )
 
 
 def start_realtime_session(

@@ -26,19 +26,19 @@ LABELS = {
 
 STUDY = {
     "joins": "practise outer joins and anti-joins: write 'customers without orders' three ways "
-             "(LEFT JOIN ... IS NULL, NOT EXISTS, EXCEPT) and compare the results on data with NULLs",
+    "(LEFT JOIN ... IS NULL, NOT EXISTS, EXCEPT) and compare the results on data with NULLs",
     "subqueries": "rewrite correlated subqueries as joins and back, and learn where NOT IN breaks on NULLs",
     "window_functions": "work through ROW_NUMBER vs RANK vs DENSE_RANK on tied data, running totals, and "
-                        "the difference between ROWS and RANGE frames",
+    "the difference between ROWS and RANGE frames",
     "ctes": "break a long query into named CTEs, then write a recursive CTE over a manager hierarchy",
     "aggregation": "practise GROUP BY with HAVING, COUNT(*) vs COUNT(column), and keeping groups with zero rows",
     "null_handling": "review three-valued logic: NULL in comparisons, NOT IN, COUNT, AVG, and COALESCE",
     "set_operations": "compare UNION with UNION ALL, and INTERSECT/EXCEPT with the equivalent joins",
     "indexing_performance": "read query plans (EXPLAIN), and study composite index column order and "
-                            "sargable predicates",
+    "sargable predicates",
     "data_modeling": "normalise a small schema to 3NF, then discuss when a star schema or denormalisation pays",
     "transactions": "study isolation levels and the anomalies each prevents, and how deadlocks arise and "
-                    "are avoided",
+    "are avoided",
 }
 
 
@@ -70,9 +70,14 @@ class Report:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Report:
         details = json.loads(row["details"]) if row.get("details") else {}
-        return cls(overall_score=float(details.get("overall_score", 0.0)), strengths=row["strengths"] or "",
-                   weaknesses=row["weaknesses"] or "", recommendations=row["recommendations"] or "",
-                   overall_assessment=row["overall_assessment"] or "", details=details)
+        return cls(
+            overall_score=float(details.get("overall_score", 0.0)),
+            strengths=row["strengths"] or "",
+            weaknesses=row["weaknesses"] or "",
+            recommendations=row["recommendations"] or "",
+            overall_assessment=row["overall_assessment"] or "",
+            details=details,
+        )
 
     def to_markdown(self) -> str:
         by_cat = self.details.get("by_category", {})
@@ -88,8 +93,12 @@ class Report:
         by_cat = self.details.get("by_category", {})
         lines = [f"Overall score: {self.overall_score:.2f}", f"Assessment: {self.overall_assessment}", ""]
         lines += [f"  {label(c):<32} {v['score']:.2f}  ({v['answers']} answer(s))" for c, v in by_cat.items()]
-        lines += ["", f"Strengths: {self.strengths}", f"Weaknesses: {self.weaknesses}",
-                  f"Recommendations: {self.recommendations}"]
+        lines += [
+            "",
+            f"Strengths: {self.strengths}",
+            f"Weaknesses: {self.weaknesses}",
+            f"Recommendations: {self.recommendations}",
+        ]
         return "\n".join(lines)
 
 
@@ -99,8 +108,11 @@ def build_report(name: str, rows: Sequence[Mapping[str, Any]], *, asked: int, pl
     for r in rows:
         grouped[r["category"]].append(r)
     by_category = {
-        c: {"score": round(sum(r["score"] for r in rs) / len(rs), 3), "answers": len(rs),
-            "advanced": sum(1 for r in rs if r["difficulty"] == "advanced")}
+        c: {
+            "score": round(sum(r["score"] for r in rs) / len(rs), 3),
+            "answers": len(rs),
+            "advanced": sum(1 for r in rs if r["difficulty"] == "advanced"),
+        }
         for c, rs in sorted(grouped.items())
     }
     overall = round(sum(r["score"] for r in rows) / len(rows), 3)
@@ -109,29 +121,53 @@ def build_report(name: str, rows: Sequence[Mapping[str, Any]], *, asked: int, pl
     middling = [c for c in by_category if c not in strong and c not in weak]
 
     def listing(cats: Sequence[str]) -> str:
-        return ", ".join(f"{label(c)} ({by_category[c]['score']:.2f}"
-                         + (", advanced level" if by_category[c]["advanced"] else "") + ")" for c in cats)
+        return ", ".join(
+            f"{label(c)} ({by_category[c]['score']:.2f}"
+            + (", advanced level" if by_category[c]["advanced"] else "")
+            + ")"
+            for c in cats
+        )
 
-    strengths = (f"Did well on {listing(strong)}." if strong
-                 else "No category reached a strong score in this interview.")
-    weaknesses = (f"Struggled with {listing(weak)}." if weak
-                  else "No category fell below the expected level.")
+    strengths = (
+        f"Did well on {listing(strong)}."
+        if strong
+        else "No category reached a strong score in this interview."
+    )
+    weaknesses = f"Struggled with {listing(weak)}." if weak else "No category fell below the expected level."
     if middling:
         weaknesses += f" Partly right on {listing(middling)}."
     focus = weak + middling
     if focus:
-        recommendations = " ".join(f"For {label(c)}: {STUDY.get(c, 'practise with real queries')}." for c in focus)
+        recommendations = " ".join(
+            f"For {label(c)}: {STUDY.get(c, 'practise with real queries')}." for c in focus
+        )
     else:
-        recommendations = ("Move on to advanced material: query plans on large tables, recursive CTEs and "
-                           "window frames, and isolation-level trade-offs in production systems.")
+        recommendations = (
+            "Move on to advanced material: query plans on large tables, recursive CTEs and "
+            "window frames, and isolation-level trade-offs in production systems."
+        )
     answered = len(rows)
     coverage = f"{answered} of {planned} planned questions answered" + (
-        f" ({asked - answered} asked but not answered)" if asked > answered else "")
-    assessment = (f"{name} scored {overall:.2f} overall across {len(by_category)} categories "
-                  f"({coverage}). Level: {level_for(overall)}.")
+        f" ({asked - answered} asked but not answered)" if asked > answered else ""
+    )
+    assessment = (
+        f"{name} scored {overall:.2f} overall across {len(by_category)} categories "
+        f"({coverage}). Level: {level_for(overall)}."
+    )
     if answered < planned:
         assessment += " The interview ended early, so the picture is partial."
-    details = {"overall_score": overall, "by_category": by_category, "answered": answered, "asked": asked,
-               "planned": planned}
-    return Report(overall_score=overall, strengths=strengths, weaknesses=weaknesses,
-                  recommendations=recommendations, overall_assessment=assessment, details=details)
+    details = {
+        "overall_score": overall,
+        "by_category": by_category,
+        "answered": answered,
+        "asked": asked,
+        "planned": planned,
+    }
+    return Report(
+        overall_score=overall,
+        strengths=strengths,
+        weaknesses=weaknesses,
+        recommendations=recommendations,
+        overall_assessment=assessment,
+        details=details,
+    )

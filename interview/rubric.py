@@ -16,8 +16,17 @@ MISCONCEPTION_PENALTY = 0.15
 _WORD = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10",
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
 }
 _NO_ANSWER = re.compile(
     r"^(?:(?:um+|uh+|hmm+|well|honestly|sorry|so)[\s,.!]+)*"
@@ -83,7 +92,9 @@ class RubricResult:
                 {"id": p.id, "text": p.text, "weight": p.weight, "made": p.made, "evidence": p.evidence}
                 for p in self.points
             ],
-            "misconceptions": [{"id": m.id, "text": m.text, "evidence": m.evidence} for m in self.misconceptions],
+            "misconceptions": [
+                {"id": m.id, "text": m.text, "evidence": m.evidence} for m in self.misconceptions
+            ],
             "penalty_per_misconception": MISCONCEPTION_PENALTY,
         }
 
@@ -122,7 +133,9 @@ def cue_matches(cue: str, words: Sequence[str]) -> bool:
     return bool(slots) and all(_slot_matches(slot, words) for slot in slots)
 
 
-def find_evidence(cues: Sequence[str], answer_sentences: Sequence[Sequence[str]], raw: Sequence[str]) -> str | None:
+def find_evidence(
+    cues: Sequence[str], answer_sentences: Sequence[Sequence[str]], raw: Sequence[str]
+) -> str | None:
     for words, text in zip(answer_sentences, raw, strict=True):
         if any(cue_matches(cue, words) for cue in cues):
             return text

@@ -25,8 +25,15 @@ class InterviewServices:
             self.openai_latency(operation, seconds)
 
 
-def build_interview_services(settings: Settings, store: Store, bank: QuestionBank | None = None) -> InterviewServices:
+def build_interview_services(
+    settings: Settings, store: Store, bank: QuestionBank | None = None
+) -> InterviewServices:
     bank = bank or load_bank()
-    config = EngineConfig(max_questions=settings.max_questions, max_minutes=settings.max_minutes,
-                          recent_sessions=settings.recent_sessions)
-    return InterviewServices(settings=settings, store=store, bank=bank, engine=InterviewEngine(store, bank, config))
+    config = EngineConfig(
+        max_questions=settings.max_questions,
+        max_minutes=settings.max_minutes,
+        recent_sessions=settings.recent_sessions,
+    )
+    return InterviewServices(
+        settings=settings, store=store, bank=bank, engine=InterviewEngine(store, bank, config)
+    )

@@ -24,9 +24,16 @@ from interview.voice_session import VoiceService
 
 log = logging.getLogger(__name__)
 
-DIALECT_CHOICES = [("DuckDB / standard SQL", "duckdb"), ("PostgreSQL", "postgres"), ("MySQL", "mysql"),
-                   ("SQLite", "sqlite"), ("SQL Server (T-SQL)", "tsql"), ("Oracle", "oracle"),
-                   ("Snowflake", "snowflake"), ("BigQuery", "bigquery")]
+DIALECT_CHOICES = [
+    ("DuckDB / standard SQL", "duckdb"),
+    ("PostgreSQL", "postgres"),
+    ("MySQL", "mysql"),
+    ("SQLite", "sqlite"),
+    ("SQL Server (T-SQL)", "tsql"),
+    ("Oracle", "oracle"),
+    ("Snowflake", "snowflake"),
+    ("BigQuery", "bigquery"),
+]
 
 
 def transcript(engine: InterviewEngine, session_id: int) -> list[dict[str, str]]:
@@ -41,8 +48,12 @@ def transcript(engine: InterviewEngine, session_id: int) -> list[dict[str, str]]
     for q in state.asked:
         bank_q = engine.bank.get(q.ref) if q.ref else None
         shown = spoken_question(bank_q) if bank_q else q.text
-        messages.append({"role": "assistant", "content": f"**Question {q.position}** ({label(q.category)}, "
-                                                         f"{q.difficulty}): {shown}"})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": f"**Question {q.position}** ({label(q.category)}, {q.difficulty}): {shown}",
+            }
+        )
         r = responses.get(q.id)
         if r is not None:
             answer = r["response_text"] or ""
@@ -51,7 +62,9 @@ def transcript(engine: InterviewEngine, session_id: int) -> list[dict[str, str]]
             elif r["sql_text"]:
                 answer = f"```sql\n{r['sql_text']}\n```"
             messages.append({"role": "user", "content": answer or "(no answer)"})
-            messages.append({"role": "assistant", "content": f"Score {r['score']:.2f}. {r['feedback'] or ''}"})
+            messages.append(
+                {"role": "assistant", "content": f"Score {r['score']:.2f}. {r['feedback'] or ''}"}
+            )
         elif scratch.get("follow_up_for") == q.id and bank_q and bank_q.follow_ups:
             messages.append({"role": "user", "content": scratch.get("first_answer") or ""})
             messages.append({"role": "assistant", "content": f"*Follow-up:* {bank_q.follow_ups[0]}"})
@@ -63,15 +76,19 @@ def status_line(engine: InterviewEngine, session_id: int) -> str:
     if state.status == "completed":
         return f"Interview {session_id} is complete. The report is below."
     if state.status != "in_progress":
-        return (f"Interview {session_id} was interrupted ({len(state.answered)} answers kept). Press "
-                "**Start or resume** with your employee ID to continue where it stopped.")
+        return (
+            f"Interview {session_id} was interrupted ({len(state.answered)} answers kept). Press "
+            "**Start or resume** with your employee ID to continue where it stopped."
+        )
     pending = state.pending
     kind = ""
     if pending and pending.ref:
         bank_q = engine.bank.get(pending.ref)
         kind = " — write a query in the SQL editor" if bank_q and bank_q.kind == "hands_on" else " — explain"
-    return (f"Interview {session_id} with {state.employee_name}: question {len(state.asked)} of "
-            f"{state.max_questions}{kind}.")
+    return (
+        f"Interview {session_id} with {state.employee_name}: question {len(state.asked)} of "
+        f"{state.max_questions}{kind}."
+    )
 
 
 def report_markdown(engine: InterviewEngine, session_id: int) -> str:
@@ -92,15 +109,33 @@ class InterviewTab:
         self._pages_lock = threading.Lock()
 
     def _interviewer(self, ref: str, dialect: str = "duckdb", mode: str = "text") -> KeylessInterviewer:
-        return KeylessInterviewer.attach(self.engine, ref, mode=mode, dialect=dialect or "duckdb",
-                                         grading_timeout_s=self.services.settings.grading_timeout_s)
+        return KeylessInterviewer.attach(
+            self.engine,
+            ref,
+            mode=mode,
+            dialect=dialect or "duckdb",
+            grading_timeout_s=self.services.settings.grading_timeout_s,
+        )
 
     def _view(self, ref: str) -> tuple[str, list[dict[str, str]], str, str]:
         sid = self.engine.resolve_ref(ref)
-        return ref, transcript(self.engine, sid), status_line(self.engine, sid), report_markdown(self.engine, sid)
+        return (
+            ref,
+            transcript(self.engine, sid),
+            status_line(self.engine, sid),
+            report_markdown(self.engine, sid),
+        )
 
-    def start(self, employee_id: str, name: str, department: str, role: str, dialect: str,
-              ref: str, request: gr.Request) -> tuple[str, list[dict[str, str]], str, str]:
+    def start(
+        self,
+        employee_id: str,
+        name: str,
+        department: str,
+        role: str,
+        dialect: str,
+        ref: str,
+        request: gr.Request,
+    ) -> tuple[str, list[dict[str, str]], str, str]:
         try:
             if ref:
                 try:
@@ -109,9 +144,15 @@ class InterviewTab:
                         raise user_error("An interview is already running on this page; end it first.")
                 except SessionNotFound:
                     pass
-            interviewer = KeylessInterviewer(self.engine, mode="text", dialect=dialect or "duckdb",
-                                             grading_timeout_s=self.services.settings.grading_timeout_s)
-            interviewer.start(employee_id, name=name or None, department=department or None, role=role or None)
+            interviewer = KeylessInterviewer(
+                self.engine,
+                mode="text",
+                dialect=dialect or "duckdb",
+                grading_timeout_s=self.services.settings.grading_timeout_s,
+            )
+            interviewer.start(
+                employee_id, name=name or None, department=department or None, role=role or None
+            )
             if request is not None and request.session_hash:
                 with self._pages_lock:
                     self._pages[request.session_hash] = interviewer.ref
@@ -147,9 +188,12 @@ class InterviewTab:
         except InterviewError as exc:
             raise user_error(exc) from None
         note = f"{len(result.rows)} row(s) in {result.elapsed_ms:.0f} ms" + (
-            " (showing the first 200)" if result.truncated else "")
-        return gr.update(value={"headers": list(result.columns), "data": [list(map(_cell, r)) for r in result.rows]},
-                         visible=True), note
+            " (showing the first 200)" if result.truncated else ""
+        )
+        return gr.update(
+            value={"headers": list(result.columns), "data": [list(map(_cell, r)) for r in result.rows]},
+            visible=True,
+        ), note
 
     def end(self, ref: str) -> tuple[str, list[dict[str, str]], str, str]:
         try:
@@ -206,15 +250,18 @@ def build_interview_tab(services: InterviewServices, voice: VoiceService | None)
     tab = InterviewTab(services, voice)
     # The page's state: the session reference; the text box, SQL editor and voice all act on it.
     ref = gr.State("")
-    gr.Markdown("Answer each question out loud or in the text box. For questions that ask for a query, write it in "
-                "the SQL editor: you can run it on the practice data first, then submit it.")
+    gr.Markdown(
+        "Answer each question out loud or in the text box. For questions that ask for a query, write it in "
+        "the SQL editor: you can run it on the practice data first, then submit it."
+    )
     with gr.Row():
         employee_id = gr.Textbox(label="Employee ID", placeholder="E1234", scale=1, elem_id="employee-id")
         name = gr.Textbox(label="Name (first visit)", scale=2, elem_id="employee-name")
         department = gr.Textbox(label="Department", scale=1, elem_id="employee-department")
         role = gr.Textbox(label="Role", scale=1, elem_id="employee-role")
-        dialect = gr.Dropdown(DIALECT_CHOICES, value="duckdb", label="Your SQL dialect", scale=1,
-                              elem_id="sql-dialect")
+        dialect = gr.Dropdown(
+            DIALECT_CHOICES, value="duckdb", label="Your SQL dialect", scale=1, elem_id="sql-dialect"
+        )
     with gr.Row():
         start = gr.Button("Start or resume interview", variant="primary", elem_id="start-interview")
         end = gr.Button("End interview", elem_id="end-interview")
@@ -222,22 +269,36 @@ def build_interview_tab(services: InterviewServices, voice: VoiceService | None)
     report = gr.Markdown("", elem_id="interview-report", render=False)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chat = gr.Chatbot(type="messages", label="Transcript", height=460, elem_id="transcript",
-                              show_copy_button=True, render=False)
+            chat = gr.Chatbot(
+                type="messages",
+                label="Transcript",
+                height=460,
+                elem_id="transcript",
+                show_copy_button=True,
+                render=False,
+            )
             realtime = None
-            if services.settings.realtime_enabled:  # the OpenAI Realtime interviewer (interview/realtime_ui.py)
+            if (
+                services.settings.realtime_enabled
+            ):  # the OpenAI Realtime interviewer (interview/realtime_ui.py)
                 from interview.realtime_ui import build_realtime_component
 
                 realtime = build_realtime_component(services, tab, ref, dialect, [chat, status, report])
             elif voice is not None:
                 voice.build_component(tab, ref, dialect, [chat, status, report])
             chat.render()
-            answer = gr.Textbox(label="Your answer (text mode)", lines=3, max_length=20_000,
-                                placeholder="Type your answer, then press Send (Shift+Enter for a new line).",
-                                elem_id="answer-text")
+            answer = gr.Textbox(
+                label="Your answer (text mode)",
+                lines=3,
+                max_length=20_000,
+                placeholder="Type your answer, then press Send (Shift+Enter for a new line).",
+                elem_id="answer-text",
+            )
             send = gr.Button("Send answer", elem_id="send-answer")
         with gr.Column(scale=2):
-            sql = gr.Code(language="sql", label="SQL editor", lines=10, interactive=True, elem_id="sql-editor")
+            sql = gr.Code(
+                language="sql", label="SQL editor", lines=10, interactive=True, elem_id="sql-editor"
+            )
             with gr.Row():
                 run = gr.Button("Run on practice data", elem_id="run-sql")
                 submit = gr.Button("Submit query", variant="primary", elem_id="submit-sql")
@@ -249,8 +310,20 @@ def build_interview_tab(services: InterviewServices, voice: VoiceService | None)
 
     views = [ref, chat, status, report]
     if realtime is not None:
-        realtime.bind(start=start, send=send, answer=answer, submit=submit, end=end, employee_id=employee_id,
-                      name=name, department=department, role=role, dialect=dialect, sql=sql, views=views)
+        realtime.bind(
+            start=start,
+            send=send,
+            answer=answer,
+            submit=submit,
+            end=end,
+            employee_id=employee_id,
+            name=name,
+            department=department,
+            role=role,
+            dialect=dialect,
+            sql=sql,
+            views=views,
+        )
     else:
         start.click(tab.start, [employee_id, name, department, role, dialect, ref], views, api_name=False)
         send.click(tab.answer, [answer, ref, dialect], [answer, *views], api_name=False)

@@ -30,8 +30,11 @@ class VoiceService:
         from interview.local_voice import LocalVoice, VoiceSettings
 
         self.settings = settings
-        self.voice_settings = VoiceSettings(stt_model=settings.stt_model, tts_voice=settings.tts_voice,
-                                            min_silence_ms=settings.vad_min_silence_ms)
+        self.voice_settings = VoiceSettings(
+            stt_model=settings.stt_model,
+            tts_voice=settings.tts_voice,
+            min_silence_ms=settings.vad_min_silence_ms,
+        )
         self.voice = LocalVoice(self.voice_settings)
         self._warm = threading.Event()
 
@@ -40,6 +43,7 @@ class VoiceService:
 
     def warmup_in_background(self) -> None:
         """Load the models off the request path, so the first answer is not slowed by loading."""
+
         def run() -> None:
             try:
                 self.voice.warmup()
@@ -59,12 +63,18 @@ class VoiceService:
         try:
             interviewer = factory(ref, dialect, mode="voice")
         except InterviewError:
-            yield from self._speak("Hello, I'm Athena. Enter your employee ID and press start, then answer out loud.")
+            yield from self._speak(
+                "Hello, I'm Athena. Enter your employee ID and press start, then answer out loud."
+            )
             return
         if interviewer.question is not None and interviewer.current is not None:
-            yield from self._speak(f"Question {interviewer.current.position}. {spoken_question(interviewer.question)}")
+            yield from self._speak(
+                f"Question {interviewer.current.position}. {spoken_question(interviewer.question)}"
+            )
 
-    def reply(self, audio: tuple[int, Any], ref: str, dialect: str, factory: InterviewerFactory) -> Iterator[Any]:
+    def reply(
+        self, audio: tuple[int, Any], ref: str, dialect: str, factory: InterviewerFactory
+    ) -> Iterator[Any]:
         from fastrtc import AdditionalOutputs
 
         text = self.voice.stt.transcribe(audio).strip()
@@ -92,20 +102,43 @@ class VoiceService:
         ok, reason = self.available()
         with gr.Accordion("Answer by voice", open=True):
             if not ok:
-                gr.Markdown(f"Voice answers are unavailable on this server: {reason} Use the text box instead.",
-                            elem_id="voice-unavailable")
+                gr.Markdown(
+                    f"Voice answers are unavailable on this server: {reason} Use the text box instead.",
+                    elem_id="voice-unavailable",
+                )
                 return
-            gr.Markdown("Press **Record**, allow the microphone, and answer out loud. A pause ends your answer.")
+            gr.Markdown(
+                "Press **Record**, allow the microphone, and answer out loud. A pause ends your answer."
+            )
             browser_ice, server_ice = ice_configuration(self.settings)
-            audio = WebRTC(label="Voice", modality="audio", mode="send-receive", full_screen=False,
-                           rtc_configuration=browser_ice, server_rtc_configuration=server_ice, elem_id="voice")
+            audio = WebRTC(
+                label="Voice",
+                modality="audio",
+                mode="send-receive",
+                full_screen=False,
+                rtc_configuration=browser_ice,
+                server_rtc_configuration=server_ice,
+                elem_id="voice",
+            )
             heard = gr.Markdown("", elem_id="voice-heard")
-            handler = reply_on_pause(tab.voice_reply, self.voice, self.voice_settings,
-                                     startup_fn=tab.voice_startup, can_interrupt=True)
-            audio.stream(fn=handler, inputs=[audio, ref, dialect], outputs=[audio],
-                         time_limit=self.settings.max_minutes * 60, concurrency_limit=None)
+            handler = reply_on_pause(
+                tab.voice_reply,
+                self.voice,
+                self.voice_settings,
+                startup_fn=tab.voice_startup,
+                can_interrupt=True,
+            )
+            audio.stream(
+                fn=handler,
+                inputs=[audio, ref, dialect],
+                outputs=[audio],
+                time_limit=self.settings.max_minutes * 60,
+                concurrency_limit=None,
+            )
 
             def on_outputs(session_ref: str, note: str) -> tuple[Any, ...]:
                 return (*tab.refresh(session_ref), note)
 
-            audio.on_additional_outputs(on_outputs, outputs=[*outputs, heard], queue=False, show_progress="hidden")
+            audio.on_additional_outputs(
+                on_outputs, outputs=[*outputs, heard], queue=False, show_progress="hidden"
+            )

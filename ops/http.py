@@ -291,7 +291,8 @@ def install_ops(api: FastAPI, settings: Settings, store: Store, interviews: Any)
     metrics = Metrics()
     observe_engine(interviews.engine, metrics)
     interviews.openai_latency = lambda operation, seconds: metrics.openai_latency.labels(
-        operation=operation).observe(seconds)
+        operation=operation
+    ).observe(seconds)
     observe_database(store.engine, metrics)
     readiness = Readiness(settings, store, bank_size=len(interviews.bank.questions))
     ops = Ops(metrics=metrics, readiness=readiness, scheduler=BackupScheduler(store, settings))

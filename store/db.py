@@ -26,7 +26,7 @@ def normalise_url(url: str) -> str:
     """postgresql:// and postgres:// use the psycopg 3 driver; sqlite URLs stay as they are."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -69,8 +69,9 @@ class Store:
         if backend == "sqlite":
             engine = cls._sqlite_engine(parsed.database or "")
         elif backend == "postgresql":
-            engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
-                                   pool_timeout=60)
+            engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, pool_timeout=60
+            )
         else:
             raise StoreError(f"DATABASE_URL must be SQLite or PostgreSQL, not {backend}")
         store = cls(engine, url)
@@ -87,7 +88,9 @@ class Store:
     @staticmethod
     def _sqlite_engine(database: str) -> Engine:
         if not database or database == ":memory:":
-            raise StoreError("DATABASE_URL must name a SQLite file; an in-memory database would lose every interview")
+            raise StoreError(
+                "DATABASE_URL must name a SQLite file; an in-memory database would lose every interview"
+            )
         path = Path(database)
         if not path.parent.exists():
             from settings import DEFAULT_SQLITE_PATH
@@ -95,9 +98,16 @@ class Store:
             if path.resolve().parent == DEFAULT_SQLITE_PATH.parent:
                 path.parent.mkdir(parents=True, exist_ok=True)
             else:
-                raise StoreError(f"Cannot open the database (SQLite file {path}): the folder {path.parent} does not exist")
-        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=20, max_overflow=40, pool_timeout=60)
+                raise StoreError(
+                    f"Cannot open the database (SQLite file {path}): the folder {path.parent} does not exist"
+                )
+        engine = create_engine(
+            f"sqlite:///{path}",
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=20,
+            max_overflow=40,
+            pool_timeout=60,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

@@ -72,8 +72,12 @@ interview_responses = Table(
     Column("session_id", Integer, ForeignKey("interview_sessions.id", ondelete="CASCADE")),
     Column("question_id", Integer, ForeignKey("interview_questions.id", ondelete="CASCADE")),
     Column("response_text", Text),
-    Column("score", Float, CheckConstraint("score >= 0.0 AND score <= 1.0", name="ck_responses_score_range"),
-           nullable=False),
+    Column(
+        "score",
+        Float,
+        CheckConstraint("score >= 0.0 AND score <= 1.0", name="ck_responses_score_range"),
+        nullable=False,
+    ),
     Column("feedback", Text),
     Column("timestamp", DateTime, server_default=func.current_timestamp()),
     # added by m002
@@ -147,14 +151,24 @@ score_overrides = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("response_id", Integer, ForeignKey("interview_responses.id", ondelete="CASCADE"), nullable=False),
     Column("original_score", Float, nullable=False),
-    Column("new_score", Float, CheckConstraint("new_score >= 0.0 AND new_score <= 1.0", name="ck_override_range"),
-           nullable=False),
+    Column(
+        "new_score",
+        Float,
+        CheckConstraint("new_score >= 0.0 AND new_score <= 1.0", name="ck_override_range"),
+        nullable=False,
+    ),
     Column("reason", Text, nullable=False),
     Column("actor", Text, nullable=False),
     Column("at", DateTime, nullable=False),
     sqlite_autoincrement=True,
 )
 
-SEED_TABLES = ("employees", "interview_sessions", "interview_questions", "interview_responses", "session_reports")
+SEED_TABLES = (
+    "employees",
+    "interview_sessions",
+    "interview_questions",
+    "interview_responses",
+    "session_reports",
+)
 # Tables never readable through the console or the analytics.
 PRIVATE_TABLES = ("users", "audit_log", "schema_migrations")

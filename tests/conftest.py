@@ -86,7 +86,9 @@ def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run (dropped afterwards); skipped without a server."""
     admin = _pg_admin_url()
     if not admin:
-        pytest.skip("PostgreSQL tests need ATHENA_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need ATHENA_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

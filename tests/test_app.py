@@ -33,19 +33,27 @@ def test_app_serves_three_tabs(settings) -> None:
 
 def run_app(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **env}
-    return subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=full, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=full, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"ATHENA_PORT": "not-a-port"}, "athena: ATHENA_PORT must be a whole number from 1 to 65535, not 'not-a-port'"),
-        ({"DATABASE_URL": "sqlite:////nonexistent-athena-dir/x.db"},
-         "athena: Cannot open the database (SQLite file /nonexistent-athena-dir/x.db): the folder "
-         "/nonexistent-athena-dir does not exist"),
-        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
-         "athena: Cannot open the database (PostgreSQL 127.0.0.1:1/none): "),
+        (
+            {"ATHENA_PORT": "not-a-port"},
+            "athena: ATHENA_PORT must be a whole number from 1 to 65535, not 'not-a-port'",
+        ),
+        (
+            {"DATABASE_URL": "sqlite:////nonexistent-athena-dir/x.db"},
+            "athena: Cannot open the database (SQLite file /nonexistent-athena-dir/x.db): the folder "
+            "/nonexistent-athena-dir does not exist",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            "athena: Cannot open the database (PostgreSQL 127.0.0.1:1/none): ",
+        ),
     ],
 )
 def test_bad_start_up_gives_one_line_not_a_traceback(env: dict[str, str], expected: str) -> None:
@@ -66,8 +74,14 @@ def _start_and_fetch(env: dict[str, str]) -> tuple[float, str]:
     port = _free_port()
     full = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ATHENA_PORT": str(port), **env}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = started + 60
         while time.monotonic() < deadline:

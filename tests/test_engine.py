@@ -43,13 +43,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 def engine(any_store: Store, bank, clock: Clock) -> InterviewEngine:
-    return InterviewEngine(any_store, bank, EngineConfig(max_questions=8, max_minutes=25, recent_sessions=3),
-                           clock=clock)
+    return InterviewEngine(
+        any_store, bank, EngineConfig(max_questions=8, max_minutes=25, recent_sessions=3), clock=clock
+    )
 
 
 def start(engine: InterviewEngine, employee: str = "E100", **kw):
-    return engine.start_session(employee, name=kw.pop("name", "Ada Lovelace"), department="Data", role="Analyst",
-                                **kw)
+    return engine.start_session(
+        employee, name=kw.pop("name", "Ada Lovelace"), department="Data", role="Analyst", **kw
+    )
 
 
 def ask_next(engine: InterviewEngine, sid: int):
@@ -66,7 +68,9 @@ def count(store: Store, table) -> int:
 # ---------------------------------------------------------------- starting
 @pytest.mark.parametrize("bad", ["", "   ", "a b", "x" * 65, "-lead", "E1;DROP", "名前"])
 def test_employee_id_is_validated(engine: InterviewEngine, bad: str) -> None:
-    with pytest.raises(InvalidInput, match="Employee ID must be 1 to 64 letters, digits, dots, dashes or underscores"):
+    with pytest.raises(
+        InvalidInput, match="Employee ID must be 1 to 64 letters, digits, dots, dashes or underscores"
+    ):
         engine.start_session(bad, name="X")
 
 
@@ -144,11 +148,16 @@ def test_the_time_limit_ends_the_interview(engine: InterviewEngine, clock: Clock
 
 
 # ---------------------------------------------------------------- the tool operations
-@pytest.mark.parametrize(("category", "difficulty", "message"), [
-    ("cooking", "intermediate", "Unknown category 'cooking'; use one of: joins"),
-    ("joins", "expert", "Unknown difficulty 'expert'; use one of: intermediate, advanced."),
-])
-def test_log_question_asked_checks_its_arguments(engine: InterviewEngine, category, difficulty, message) -> None:
+@pytest.mark.parametrize(
+    ("category", "difficulty", "message"),
+    [
+        ("cooking", "intermediate", "Unknown category 'cooking'; use one of: joins"),
+        ("joins", "expert", "Unknown difficulty 'expert'; use one of: intermediate, advanced."),
+    ],
+)
+def test_log_question_asked_checks_its_arguments(
+    engine: InterviewEngine, category, difficulty, message
+) -> None:
     sid = start(engine).session_id
     with pytest.raises(InvalidInput, match=message):
         engine.log_question_asked(sid, "What is a join?", category, difficulty)
@@ -159,11 +168,13 @@ def test_log_question_asked_checks_its_arguments(engine: InterviewEngine, catego
 
 def test_an_ad_hoc_question_can_be_asked_and_scored(engine: InterviewEngine) -> None:
     sid = start(engine).session_id
-    asked = engine.log_question_asked(sid, "Tell me about a query you optimised.", "Indexing_Performance",
-                                      "Advanced")
+    asked = engine.log_question_asked(
+        sid, "Tell me about a query you optimised.", "Indexing_Performance", "Advanced"
+    )
     assert (asked.category, asked.difficulty, asked.ref) == ("indexing_performance", "advanced", None)
-    ev = engine.log_response_evaluation(sid, "Tell me about a query you optimised", "I added an index", 0.7,
-                                        "ok", scored_by="openai:test")
+    ev = engine.log_response_evaluation(
+        sid, "Tell me about a query you optimised", "I added an index", 0.7, "ok", scored_by="openai:test"
+    )
     assert ev.question_id == asked.id
 
 
@@ -227,21 +238,41 @@ def test_hands_on_scores_combine_the_execution_grade_and_keep_evidence(engine: I
     sid = start(engine).session_id
     asked = engine.log_question_asked(sid, "Write a query", "joins", "intermediate")
     grade = {"verdict": "partial", "score": 0.5, "message": "wrong on a hidden dataset"}
-    ev = engine.log_response_evaluation(sid, asked.id, "SELECT 1", 1.0, "explained well", scored_by="openai:m",
-                                        rubric_version="r1", sql_text="SELECT 1", grade=grade)
+    ev = engine.log_response_evaluation(
+        sid,
+        asked.id,
+        "SELECT 1",
+        1.0,
+        "explained well",
+        scored_by="openai:m",
+        rubric_version="r1",
+        sql_text="SELECT 1",
+        grade=grade,
+    )
     assert ev.score == pytest.approx(0.7 * 0.5 + 0.3 * 1.0)
     with engine.store.read() as conn:
         r = repo.list_responses(conn, sid)[0]
     evidence = repo.from_json(r["evidence"])
     assert (r["grade_verdict"], r["grade_score"], r["sql_text"], r["scored_by"], r["rubric_version"]) == (
-        "partial", 0.5, "SELECT 1", "openai:m", "r1")
-    assert evidence["grade"] == grade and evidence["judged_score"] == 1.0 and evidence["transcript"] == "SELECT 1"
+        "partial",
+        0.5,
+        "SELECT 1",
+        "openai:m",
+        "r1",
+    )
+    assert (
+        evidence["grade"] == grade
+        and evidence["judged_score"] == 1.0
+        and evidence["transcript"] == "SELECT 1"
+    )
 
 
 def test_huge_answers_are_refused_with_a_clear_message(engine: InterviewEngine) -> None:
     sid = start(engine).session_id
     _, asked = ask_next(engine, sid)
-    with pytest.raises(InvalidInput, match=r"The answer is too long \(20,001 characters; the limit is 20,000\)"):
+    with pytest.raises(
+        InvalidInput, match=r"The answer is too long \(20,001 characters; the limit is 20,000\)"
+    ):
         engine.log_response_evaluation(sid, asked.id, "x" * 20_001, 0.5, "f", scored_by="test")
 
 

@@ -36,7 +36,9 @@ def test_cloudflare_key_passes_id_and_token_and_browsers_get_fresh_credentials(t
 
     monkeypatch.setattr(fastrtc, "get_cloudflare_turn_credentials", fetch)
     monkeypatch.setattr(fastrtc, "get_cloudflare_turn_credentials_async", fetch_async)
-    s = settings_with(tmp_path, ATHENA_TURN_PROVIDER="cloudflare", ATHENA_TURN_ID="key-1", ATHENA_TURN_SECRET="tok")
+    s = settings_with(
+        tmp_path, ATHENA_TURN_PROVIDER="cloudflare", ATHENA_TURN_ID="key-1", ATHENA_TURN_SECRET="tok"
+    )
     browser, server = ice_configuration(s)
     assert server == relay and inspect.iscoroutinefunction(browser)
     assert asyncio.run(browser()) == relay
@@ -54,7 +56,9 @@ def test_a_hugging_face_token_alone_is_used_as_such(tmp_path, monkeypatch) -> No
 @pytest.mark.parametrize("provider", ["cloudflare", "twilio"])
 def test_unreachable_turn_service_falls_back_and_says_so(tmp_path, caplog, provider: str) -> None:
     # The offline guard refuses the connection, as a firewall would; nothing crashes.
-    s = settings_with(tmp_path, ATHENA_TURN_PROVIDER=provider, ATHENA_TURN_ID="id", ATHENA_TURN_SECRET="secret")
+    s = settings_with(
+        tmp_path, ATHENA_TURN_PROVIDER=provider, ATHENA_TURN_ID="id", ATHENA_TURN_SECRET="secret"
+    )
     with caplog.at_level(logging.ERROR, logger="interview.ice"):
         _, server = ice_configuration(s)
     assert server == NO_ICE

@@ -170,13 +170,16 @@ def test_a_bad_reference_is_refused(engine: InterviewEngine) -> None:
         KeylessInterviewer.attach(engine, "1:forged")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("select name from customers", "select name from customers"),
-    ("Here it is:\n```sql\nSELECT 1\n```", "SELECT 1"),
-    ("  WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
-    ("-- my answer\nSELECT 2", "-- my answer\nSELECT 2"),
-    ("I would select the customers", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("select name from customers", "select name from customers"),
+        ("Here it is:\n```sql\nSELECT 1\n```", "SELECT 1"),
+        ("  WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
+        ("-- my answer\nSELECT 2", "-- my answer\nSELECT 2"),
+        ("I would select the customers", None),
+    ],
+)
 def test_extract_sql(text: str, expected: str | None) -> None:
     assert extract_sql(text) == expected
 
@@ -186,9 +189,25 @@ def test_terminal_interview_runs_on_stdin_and_writes_the_store(tmp_path: Path) -
     answers = "".join("I don't know\n.\n" for _ in range(8))
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "ATHENA_MAX_QUESTIONS": "8"}
     result = subprocess.run(
-        [sys.executable, "-m", "interview", "--employee-id", "E123", "--name", "Ada Lovelace", "--department",
-         "Data", "--role", "Analyst"],
-        input=answers, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "interview",
+            "--employee-id",
+            "E123",
+            "--name",
+            "Ada Lovelace",
+            "--department",
+            "Data",
+            "--role",
+            "Analyst",
+        ],
+        input=answers,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("ATHENA> ") >= 8 and "Question 8:" in result.stdout
@@ -204,16 +223,32 @@ def test_terminal_interview_runs_on_stdin_and_writes_the_store(tmp_path: Path) -
 
 def test_terminal_interview_end_of_input_saves_and_exits(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
-    result = subprocess.run([sys.executable, "-m", "interview", "--employee-id", "E124", "--name", "Bob"],
-                            input="I don't know\n.\n", capture_output=True, text=True, cwd=ROOT, env=env,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "interview", "--employee-id", "E124", "--name", "Bob"],
+        input="I don't know\n.\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "the interview is saved and can be resumed" in result.stdout
 
 
 def test_terminal_interview_bad_employee_id_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"}
-    result = subprocess.run([sys.executable, "-m", "interview", "--employee-id", "bad id", "--name", "Bob"],
-                            input="", capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "interview", "--employee-id", "bad id", "--name", "Bob"],
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("interview: Employee ID must be") and "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip().startswith("interview: Employee ID must be")
+        and "Traceback" not in result.stderr
+    )

@@ -25,12 +25,22 @@ class Mis:
 
 
 KEY_POINTS = [
-    Point("inner", "An inner join returns only rows with a match in both tables.", 0.5,
-          ["only|just match|matching|matches", "intersection"]),
-    Point("left", "A left join keeps every row of the left table, with NULLs where nothing matches.", 0.5,
-          ["left all|every|keeps|keep|preserve|retain", "null|nulls unmatched|missing|no"]),
+    Point(
+        "inner",
+        "An inner join returns only rows with a match in both tables.",
+        0.5,
+        ["only|just match|matching|matches", "intersection"],
+    ),
+    Point(
+        "left",
+        "A left join keeps every row of the left table, with NULLs where nothing matches.",
+        0.5,
+        ["left all|every|keeps|keep|preserve|retain", "null|nulls unmatched|missing|no"],
+    ),
 ]
-MISCONCEPTIONS = [Mis("drops", "Believes a left join drops unmatched rows.", ["left drops|removes|discards unmatched"])]
+MISCONCEPTIONS = [
+    Mis("drops", "Believes a left join drops unmatched rows.", ["left drops|removes|discards unmatched"])
+]
 
 
 @pytest.mark.parametrize(
@@ -49,8 +59,10 @@ def test_cue_semantics(cue: str, sentence: str, expected: bool) -> None:
 
 
 def test_a_full_paraphrased_answer_makes_every_point() -> None:
-    answer = ("An inner join just gives you the rows that match on both sides. With a left join you keep all the "
-              "rows from the left table, and you get nulls for the columns where there's no match.")
+    answer = (
+        "An inner join just gives you the rows that match on both sides. With a left join you keep all the "
+        "rows from the left table, and you get nulls for the columns where there's no match."
+    )
     result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
     assert result.score == 1.0 and not result.misconceptions
     assert [p.made for p in result.points] == [True, True]
@@ -78,7 +90,9 @@ def test_a_misconception_costs_a_penalty_and_is_reported() -> None:
     assert "Watch out" in result.feedback()
 
 
-@pytest.mark.parametrize("answer", ["I don't know", "no idea, sorry", "Um, I do not know.", "pass", "", "   "])
+@pytest.mark.parametrize(
+    "answer", ["I don't know", "no idea, sorry", "Um, I do not know.", "pass", "", "   "]
+)
 def test_no_answer_scores_zero(answer: str) -> None:
     assert is_no_answer(answer)
     result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
@@ -86,21 +100,35 @@ def test_no_answer_scores_zero(answer: str) -> None:
     assert result.feedback().startswith("No answer was given")
 
 
-@pytest.mark.parametrize("answer", ["No, a left join keeps all rows", "I know this one: only matching rows",
-                                    "Not sure about the name, but only matching rows come back"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "No, a left join keeps all rows",
+        "I know this one: only matching rows",
+        "Not sure about the name, but only matching rows come back",
+    ],
+)
 def test_real_answers_are_not_mistaken_for_no_answer(answer: str) -> None:
     assert not is_no_answer(answer)
     assert score_answer(answer, KEY_POINTS).score > 0
 
 
 def test_unrelated_text_scores_zero() -> None:
-    assert score_answer("I like to cook pasta with tomatoes on Sundays.", KEY_POINTS, MISCONCEPTIONS).score == 0.0
+    assert (
+        score_answer("I like to cook pasta with tomatoes on Sundays.", KEY_POINTS, MISCONCEPTIONS).score
+        == 0.0
+    )
 
 
 def test_breakdown_is_json_ready() -> None:
     data = score_answer("only matching rows", KEY_POINTS).to_dict()
-    assert data["key_points"][0] == {"id": "inner", "text": KEY_POINTS[0].text, "weight": 0.5, "made": True,
-                                     "evidence": "only matching rows"}
+    assert data["key_points"][0] == {
+        "id": "inner",
+        "text": KEY_POINTS[0].text,
+        "weight": 0.5,
+        "made": True,
+        "evidence": "only matching rows",
+    }
 
 
 def test_number_words_fold_the_same_way_in_cues_and_answers() -> None:

@@ -31,15 +31,29 @@ def test_defaults_are_the_embedded_keyless_setup(tmp_path: Path) -> None:
         ("ATHENA_PORT", "abc", "ATHENA_PORT must be a whole number from 1 to 65535, not 'abc'"),
         ("ATHENA_PORT", "70000", "ATHENA_PORT must be a whole number from 1 to 65535, not 70000"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of debug, info, warning, error, critical, not 'loud'"),
-        ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL must be a sqlite:/// or postgresql:// URL, not 'mysql://x@y/z'"),
-        ("DATABASE_URL", "sqlite:///:memory:", "DATABASE_URL must name a SQLite file, e.g. sqlite:///data/athena.db"),
-        ("ATHENA_REALTIME_URL", "https://api.openai.com", "ATHENA_REALTIME_URL must be a ws:// or wss:// URL"),
+        (
+            "DATABASE_URL",
+            "mysql://x@y/z",
+            "DATABASE_URL must be a sqlite:/// or postgresql:// URL, not 'mysql://x@y/z'",
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite:///:memory:",
+            "DATABASE_URL must name a SQLite file, e.g. sqlite:///data/athena.db",
+        ),
+        (
+            "ATHENA_REALTIME_URL",
+            "https://api.openai.com",
+            "ATHENA_REALTIME_URL must be a ws:// or wss:// URL",
+        ),
         ("ATHENA_GRADING_TIMEOUT_S", "0", "ATHENA_GRADING_TIMEOUT_S must be a number from 0.1 to 60, not 0"),
         ("ATHENA_LOCAL_VOICE", "maybe", "ATHENA_LOCAL_VOICE must be true or false, not 'maybe'"),
         ("ATHENA_HOST", "bad host", "ATHENA_HOST must be a host name or IP address"),
     ],
 )
-def test_a_bad_value_names_the_setting_and_what_is_allowed(tmp_path: Path, name: str, value: str, message: str) -> None:
+def test_a_bad_value_names_the_setting_and_what_is_allowed(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
     with pytest.raises(SettingsError) as err:
         load(tmp_path, **{name: value})
     assert str(err.value).startswith(message)

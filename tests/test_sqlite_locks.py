@@ -29,7 +29,9 @@ print("locked" if struct.unpack("hhqqh", res)[0] != fcntl.F_UNLCK else "free")
 
 
 def wal_index_locked(db: Path) -> bool:
-    out = subprocess.run([sys.executable, "-c", PROBE, f"{db}-shm"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, f"{db}-shm"], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip() == "locked"
 
 
@@ -52,7 +54,16 @@ def test_console_and_analytics_leave_the_apps_sqlite_locks_alone(settings, tmp_p
             assert reply.json()["rows"] == [["L1"], ["L2"]]
     finally:
         app.close()
-    check = subprocess.run([sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
-                            ".execute('select count(*) from employees').fetchone()[0])", str(db)],
-                           capture_output=True, text=True, check=True)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1])"
+            ".execute('select count(*) from employees').fetchone()[0])",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert check.stdout.strip() == "2"

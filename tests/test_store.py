@@ -18,8 +18,23 @@ SEED_COLUMNS = {
     "employees": ["id", "name", "department", "role"],
     "interview_sessions": ["id", "employee_id", "start_time", "end_time", "overall_score"],
     "interview_questions": ["id", "session_id", "question_text", "category", "difficulty", "timestamp"],
-    "interview_responses": ["id", "session_id", "question_id", "response_text", "score", "feedback", "timestamp"],
-    "session_reports": ["id", "session_id", "strengths", "weaknesses", "recommendations", "overall_assessment"],
+    "interview_responses": [
+        "id",
+        "session_id",
+        "question_id",
+        "response_text",
+        "score",
+        "feedback",
+        "timestamp",
+    ],
+    "session_reports": [
+        "id",
+        "session_id",
+        "strengths",
+        "weaknesses",
+        "recommendations",
+        "overall_assessment",
+    ],
 }
 
 
@@ -57,9 +72,15 @@ def test_migrations_are_recorded_and_idempotent(any_store: Store) -> None:
 
 def test_a_database_from_a_newer_version_is_refused(any_store: Store) -> None:
     with any_store.write() as conn:
-        conn.execute(text("INSERT INTO schema_migrations (version, name, applied_at) "
-                          "VALUES (999, 'm999_future', CURRENT_TIMESTAMP)"))
-    with pytest.raises(StoreError, match=r"newer version of Athena \(schema version 999; this version knows up to"):
+        conn.execute(
+            text(
+                "INSERT INTO schema_migrations (version, name, applied_at) "
+                "VALUES (999, 'm999_future', CURRENT_TIMESTAMP)"
+            )
+        )
+    with pytest.raises(
+        StoreError, match=r"newer version of Athena \(schema version 999; this version knows up to"
+    ):
         Store.open(any_store.url)
 
 
@@ -80,23 +101,59 @@ def test_foreign_keys_are_enforced(any_store: Store) -> None:
 def test_scores_outside_zero_to_one_are_refused_by_the_database(any_store: Store, score: float) -> None:
     session_id = _employee_and_session(any_store)
     with any_store.write() as conn:
-        qid = repo.add_question(conn, session_id, text="Q", category="joins", difficulty="intermediate",
-                                question_ref=None, kind="conceptual", position=1)
+        qid = repo.add_question(
+            conn,
+            session_id,
+            text="Q",
+            category="joins",
+            difficulty="intermediate",
+            question_ref=None,
+            kind="conceptual",
+            position=1,
+        )
     with pytest.raises(IntegrityError), any_store.write() as conn:
-        conn.execute(text("INSERT INTO interview_responses (session_id, question_id, score) VALUES (:s, :q, :x)"),
-                     {"s": session_id, "q": qid, "x": score})
+        conn.execute(
+            text("INSERT INTO interview_responses (session_id, question_id, score) VALUES (:s, :q, :x)"),
+            {"s": session_id, "q": qid, "x": score},
+        )
 
 
 def test_one_evaluation_per_question(any_store: Store) -> None:
     session_id = _employee_and_session(any_store)
     with any_store.write() as conn:
-        qid = repo.add_question(conn, session_id, text="Q", category="joins", difficulty="intermediate",
-                                question_ref=None, kind="conceptual", position=1)
-        repo.add_response(conn, session_id, qid, response_text="a", score=0.5, feedback="f", scored_by="t",
-                          rubric_version=None, evidence={})
+        qid = repo.add_question(
+            conn,
+            session_id,
+            text="Q",
+            category="joins",
+            difficulty="intermediate",
+            question_ref=None,
+            kind="conceptual",
+            position=1,
+        )
+        repo.add_response(
+            conn,
+            session_id,
+            qid,
+            response_text="a",
+            score=0.5,
+            feedback="f",
+            scored_by="t",
+            rubric_version=None,
+            evidence={},
+        )
     with pytest.raises(IntegrityError), any_store.write() as conn:
-        repo.add_response(conn, session_id, qid, response_text="b", score=0.6, feedback="f", scored_by="t",
-                          rubric_version=None, evidence={})
+        repo.add_response(
+            conn,
+            session_id,
+            qid,
+            response_text="b",
+            score=0.6,
+            feedback="f",
+            scored_by="t",
+            rubric_version=None,
+            evidence={},
+        )
 
 
 def test_seed_defaults_fill_timestamps(any_store: Store) -> None:
@@ -124,11 +181,27 @@ def test_concurrent_writers_threads_and_asyncio_tasks(any_store: Store) -> None:
 
     def write_one(writer: int, i: int) -> None:
         with any_store.write() as conn:
-            qid = repo.add_question(conn, session_id, text=f"w{writer}-{i}", category="joins",
-                                    difficulty="intermediate", question_ref=f"w{writer}", kind="conceptual",
-                                    position=i)
-            repo.add_response(conn, session_id, qid, response_text=f"answer {writer}-{i}", score=(i % 11) / 10,
-                              feedback=None, scored_by="test", rubric_version=None, evidence={"w": writer})
+            qid = repo.add_question(
+                conn,
+                session_id,
+                text=f"w{writer}-{i}",
+                category="joins",
+                difficulty="intermediate",
+                question_ref=f"w{writer}",
+                kind="conceptual",
+                position=i,
+            )
+            repo.add_response(
+                conn,
+                session_id,
+                qid,
+                response_text=f"answer {writer}-{i}",
+                score=(i % 11) / 10,
+                feedback=None,
+                scored_by="test",
+                rubric_version=None,
+                evidence={"w": writer},
+            )
 
     def thread_writer(writer: int) -> None:
         try:
@@ -167,7 +240,9 @@ def test_unopenable_sqlite_path_gives_one_clear_line(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_gives_one_clear_line(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"this is not a sqlite database" * 100)
-    with pytest.raises(StoreError, match=r"Cannot open the database \(SQLite file .*bogus.db\): file is not a database"):
+    with pytest.raises(
+        StoreError, match=r"Cannot open the database \(SQLite file .*bogus.db\): file is not a database"
+    ):
         Store.open(f"sqlite:///{bogus}")
 
 
@@ -175,4 +250,6 @@ def test_unreachable_postgres_gives_one_clear_line() -> None:
     with pytest.raises(StoreError) as err:
         Store.open("postgresql://nobody@127.0.0.1:1/none")
     message = str(err.value)
-    assert message.startswith("Cannot open the database (PostgreSQL 127.0.0.1:1/none)") and "\n" not in message
+    assert (
+        message.startswith("Cannot open the database (PostgreSQL 127.0.0.1:1/none)") and "\n" not in message
+    )

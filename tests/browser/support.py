@@ -17,12 +17,19 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--disable-sync", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
 ]
 FAKE_MIC_ARGS = [
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 # The private network the WebRTC tests create: aioice skips 127.0.0.1, so ICE needs another address.
 NETNS_SETUP = (
@@ -59,8 +66,11 @@ def speech_wav(path: Path, text: str, pause_s: float = 4.0) -> Path:
     """A 48 kHz mono WAV of espeak-ng saying `text`, then silence (Chromium loops it as the microphone)."""
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(path), "pad", "0.3", str(pause_s)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", "48000", "-c", "1", "-b", "16", str(path), "pad", "0.3", str(pause_s)],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
@@ -73,10 +83,17 @@ def free_port() -> int:
 @contextmanager
 def running_app(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
     """`python app.py` in a subprocess on 127.0.0.1:port; yields its URL once it answers."""
-    full = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ATHENA_PORT": str(port),
-            "ATHENA_LOG_FORMAT": "text", **env}
+    full = {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "ATHENA_PORT": str(port),
+        "ATHENA_LOG_FORMAT": "text",
+        **env,
+    }
     with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 90

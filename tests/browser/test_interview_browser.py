@@ -24,8 +24,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("interview-browser")
     db = folder / "athena.db"
-    with running_app({"DATABASE_URL": f"sqlite:///{db}", "ATHENA_MAX_QUESTIONS": "4"}, free_port(),
-                     folder / "app.log") as url:
+    with running_app(
+        {"DATABASE_URL": f"sqlite:///{db}", "ATHENA_MAX_QUESTIONS": "4"}, free_port(), folder / "app.log"
+    ) as url:
         yield url, db
 
 
@@ -34,8 +35,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--deny-permission-prompts"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--deny-permission-prompts"],
+        )
         yield b
         b.close()
 
@@ -51,8 +54,9 @@ def start(page, url: str, employee: str, name: str = "Tess Text") -> None:
     fill(page, "employee-id", employee)
     fill(page, "employee-name", name)
     page.click("#start-interview")
-    page.wait_for_function("document.querySelector('#interview-state').innerText.includes('question')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('#interview-state').innerText.includes('question')", timeout=30_000
+    )
 
 
 def state(page) -> str:
@@ -84,7 +88,8 @@ def wait_for_state_change(page, before: str) -> str:
             selector = "#transcript" if number else "#interview-report"
             needle = f"Question {number.group(1)}" if number else "Overall score"
             page.wait_for_function(
-                f"document.querySelector('{selector}').innerText.includes('{needle}')", timeout=15_000)
+                f"document.querySelector('{selector}').innerText.includes('{needle}')", timeout=15_000
+            )
             page.wait_for_timeout(300)
             return now
         page.wait_for_timeout(200)
@@ -103,8 +108,9 @@ def test_a_text_interview_with_the_sql_editor_reaches_the_report(app_url, browse
         if q.kind == "hands_on":
             page.locator("#sql-editor .cm-content").fill(q.reference_sql)
             page.click("#run-sql")
-            page.wait_for_function("document.querySelector('#run-note').innerText.includes('row(s)')",
-                                   timeout=20_000)
+            page.wait_for_function(
+                "document.querySelector('#run-note').innerText.includes('row(s)')", timeout=20_000
+            )
             page.click("#submit-sql")
         else:
             fill(page, "answer-text", "I don't know")
@@ -118,10 +124,13 @@ def test_a_text_interview_with_the_sql_editor_reaches_the_report(app_url, browse
     page.close()
 
 
-@pytest.mark.parametrize(("kind", "answer", "message"), [
-    (None, "", "The answer is empty."),
-    ("hands_on", "I would join orders to customers and count them", "This question asks for a query"),
-])
+@pytest.mark.parametrize(
+    ("kind", "answer", "message"),
+    [
+        (None, "", "The answer is empty."),
+        ("hands_on", "I would join orders to customers and count them", "This question asks for a query"),
+    ],
+)
 def test_bad_answers_get_a_clear_message_and_record_nothing(app_url, browser, kind, answer, message) -> None:
     url, db = app_url
     page = browser.new_page()
@@ -182,10 +191,13 @@ def test_a_browser_that_goes_away_mid_interview_loses_nothing(app_url, browser) 
     page.wait_for_selector("#employee-id", timeout=60_000)
     fill(page, "employee-id", "D100")
     page.click("#start-interview")
-    page.wait_for_function("document.querySelector('#interview-state').innerText.includes('question 2 of 4')",
-                           timeout=30_000)
-    assert "Welcome back" in page.locator("#transcript").inner_text() or "Question 2" in page.locator(
-        "#transcript").inner_text()
+    page.wait_for_function(
+        "document.querySelector('#interview-state').innerText.includes('question 2 of 4')", timeout=30_000
+    )
+    assert (
+        "Welcome back" in page.locator("#transcript").inner_text()
+        or "Question 2" in page.locator("#transcript").inner_text()
+    )
     _, session = current_question(db, "D100")
     assert session["status"] == "in_progress"
     page.close()

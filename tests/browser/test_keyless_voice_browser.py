@@ -23,8 +23,9 @@ def test_a_spoken_interview_runs_from_employee_id_to_report(tmp_path: Path) -> N
     wav = speech_wav(tmp_path / "idk.wav", "I don't know.")
     db = tmp_path / "voice.db"
     command = f"{NETNS_SETUP} && exec {sys.executable} -m tests.browser.scenarios.keyless_voice {db} {wav} {tmp_path}"
-    run = subprocess.run(["unshare", "-n", "bash", "-c", command], cwd=ROOT, capture_output=True, text=True,
-                         timeout=400)
+    run = subprocess.run(
+        ["unshare", "-n", "bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=400
+    )
     app_log = (tmp_path / "app.log").read_text() if (tmp_path / "app.log").exists() else ""
     app_lines = "\n".join(line for line in app_log.splitlines() if "uvicorn.access" not in line)
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}\n{app_lines[-6000:]}"

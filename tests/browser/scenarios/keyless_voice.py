@@ -23,16 +23,19 @@ def main() -> int:
     env = {"DATABASE_URL": f"sqlite:///{db}", "ATHENA_MAX_QUESTIONS": "3"}
     result: dict[str, object] = {"heard": [], "completed": False}
     with running_app(env, port, out / "app.log") as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=[*CHROMIUM_ARGS, *FAKE_MIC_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, *FAKE_MIC_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
         page.wait_for_selector("#employee-id", timeout=60_000)
         fill(page, "employee-id", "V100")
         fill(page, "employee-name", "Vera Voice")
         page.click("#start-interview")
-        page.wait_for_function("document.querySelector('#interview-state').innerText.includes('question 1 of 3')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#interview-state').innerText.includes('question 1 of 3')", timeout=30_000
+        )
         page.get_by_text("Click to Access Microphone").click()
         page.locator("#voice button", has_text="Record").first.click()
         deadline = time.monotonic() + 240
