@@ -23,9 +23,9 @@ from analytics.accounts import AccountError, ensure_admin
 from analytics.auth import StartupRefused, check_bind
 from analytics.console import close_console
 from analytics.console_ui import build_console_tab, lead_tabs_visibility
+from analytics.dashboard import build_dashboard
 from analytics.routes import install_routes
 from analytics.snapshot import close_snapshot, snapshot_for
-from analytics.ui import build_analytics_tab
 from interview.services import InterviewServices, build_interview_services
 from interview.ui import build_interview_tab
 from interview.voice_session import VoiceService
@@ -63,7 +63,7 @@ def build_blocks(
             with gr.Tab("Interview", id="interview"):
                 interview_tab = build_interview_tab(interviews, voice)
             with gr.Tab("Analytics", id="analytics", visible=False) as analytics_tab:
-                build_analytics_tab(store)  # loads its own data on each page load, for leads only
+                build_dashboard(store)  # loads its own data on each page load, for leads only
             with gr.Tab("SQL Console", id="console", visible=False) as console_tab:
                 build_console_tab(store, settings)
         lead_tabs_visibility(store, settings, [analytics_tab, console_tab])  # shown to leads/admins only
