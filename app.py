@@ -9,10 +9,12 @@ import time
 
 _PROCESS_START = time.monotonic()
 
+import gc
 import logging
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -35,6 +37,20 @@ from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError
 
 log = logging.getLogger("athena")
+
+# How uvicorn serves the app (the benchmarks serve it the same way). No permessage-deflate: the interview's
+# WebSocket carries base64 audio 50 times a second per candidate, and compressing it cost more CPU per frame
+# than everything else Athena does with it (BENCHMARKS.md, Capacity).
+SERVER_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False, "timeout_graceful_shutdown": 30}
+
+
+def settle_heap() -> None:
+    """Move everything start-up built (Gradio, the question bank, the SDK's models: hundreds of thousands of
+    objects) out of the garbage collector's reach. Otherwise each full collection walks all of it while serving:
+    a 240 ms pause for every live interview at once, measured under load (BENCHMARKS.md, Capacity)."""
+    gc.collect()
+    gc.freeze()
+
 
 TITLE = "Athena: SQL skills interviews"
 
@@ -127,10 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             "startup_s": round(time.monotonic() - _PROCESS_START, 2),
         },
     )
+    settle_heap()
     try:
-        uvicorn.run(
-            app.api, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=30
-        )
+        uvicorn.run(app.api, host=settings.host, port=settings.port, log_config=None, **SERVER_OPTIONS)
     except OSError as exc:  # e.g. port in use
         print(f"athena: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -31,19 +31,30 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realtime_harness import Crowd, Processes, latencies, machine, proc_sample, summary  # noqa: E402
+from realtime_harness import (  # noqa: E402
+    Crowd,
+    Processes,
+    can_pin,
+    latencies,
+    machine,
+    pin_self,
+    proc_sample,
+    summary,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MS = 20.0
 log = logging.getLogger(__name__)
 
 
-async def measure(n: int, seconds: float, settle_s: float) -> dict[str, Any]:
-    """One load level on fresh processes."""
+async def measure(
+    n: int, seconds: float, settle_s: float, stock: bool = False, pin: bool = False
+) -> dict[str, Any]:
+    """One load level on fresh processes (`stock`: the baseline configuration)."""
     with tempfile.TemporaryDirectory(prefix="athena-load-") as tmp:
         procs = Processes(Path(tmp))
         try:
-            await procs.start(max_connections=max(20, n + 20))
+            await procs.start(max_connections=max(20, n + 20), stock=stock, pin=pin)
             await asyncio.sleep(2)
             _, idle_rss = proc_sample(procs.app.pid)
             crowd = Crowd(procs.base_url)
@@ -81,6 +92,7 @@ async def measure(n: int, seconds: float, settle_s: float) -> dict[str, Any]:
     slips = sorted(crowd.slips[slips_from:])
     return {
         "n": n,
+        "profile": "stock" if stock else "athena",
         "live": live_at_start,
         "seconds": round(wall, 1),
         "client_to_upstream": c2u,
@@ -112,42 +124,61 @@ def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    ns = [lv["n"] for lv in levels]
-    for direction, name in (
-        ("client_to_upstream", "candidate → model"),
-        ("upstream_to_client", "model → candidate"),
-    ):
-        for stat, dash in (("p50_ms", "dot"), ("p99_ms", "solid")):
-            fig.add_scatter(
-                x=ns, y=[lv[direction].get(stat) for lv in levels], mode="lines+markers",
-                name=f"{name} {stat[:3]}", line={"dash": dash},
-            )  # fmt: skip
-    fig.add_scatter(
-        x=ns, y=[lv["cpu_pct_of_one_core"]["app"] for lv in levels], name="app CPU (% of one core)",
-        yaxis="y2", mode="lines+markers", line={"color": "grey"},
-    )  # fmt: skip
+    for profile, label in (("athena", "Athena"), ("stock", "baseline")):
+        runs = [lv for lv in levels if lv.get("profile", "athena") == profile]
+        if not runs:
+            continue
+        ns = [lv["n"] for lv in runs]
+        for direction, name in (
+            ("client_to_upstream", "candidate → model"),
+            ("upstream_to_client", "model → candidate"),
+        ):
+            for stat, dash in (("p50_ms", "dot"), ("p99_ms", "solid")):
+                fig.add_scatter(
+                    x=ns, y=[lv[direction].get(stat) for lv in runs], mode="lines+markers",
+                    name=f"{label}: {name} {stat[:3]}", line={"dash": dash},
+                    opacity=1.0 if profile == "athena" else 0.45,
+                )  # fmt: skip
+        fig.add_scatter(
+            x=ns, y=[lv["cpu_pct_of_one_core"]["app"] for lv in runs], name=f"{label}: app CPU (% of one core)",
+            yaxis="y2", mode="lines+markers", line={"color": "grey", "dash": "solid" if profile == "athena" else "dot"},
+        )  # fmt: skip
     fig.add_hline(y=TARGET_MS, line_dash="dash", annotation_text="20 ms target")
     fig.update_layout(
         title=title, xaxis_title="concurrent interviews (N)", yaxis_title="added latency per frame (ms)",
         yaxis_type="log", yaxis2={"overlaying": "y", "side": "right", "title": "app CPU %"},
     )  # fmt: skip
-    fig.write_html(path, include_plotlyjs="cdn")
+    # The page must open on a machine with no network (as this one): plotly.js goes inside the file.
+    fig.write_html(path, include_plotlyjs=True)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     levels = []
+    pin = args.pin and can_pin()
+    if pin:
+        pin_self()
     for n in args.n:
-        level = await measure(n, args.seconds, args.settle)
-        levels.append(level)
-        c, u = level["client_to_upstream"], level["upstream_to_client"]
-        print(
-            f"N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} ms "
-            f"drop {c.get('dropped')}  u→c p50 {u.get('p50_ms')} p99 {u.get('p99_ms')} ms drop {u.get('dropped')}"
-            f"  app CPU {level['cpu_pct_of_one_core']['app']}%  RSS {level['app_rss_mb']} MB "
-            f"({level['rss_mb_per_session']} MB/session)  errors {level['error_count']}",
-            flush=True,
-        )
-    return {"machine": machine(), "seconds_per_level": args.seconds, "levels": levels, "knee_n": knee(levels)}
+        for stock in (False, True) if args.baseline else (False,):
+            level = await measure(n, args.seconds, args.settle, stock=stock, pin=pin)
+            levels.append(level)
+            c, u = level["client_to_upstream"], level["upstream_to_client"]
+            print(
+                f"{level['profile']:7s} N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} ms "
+                f"drop {c.get('dropped')}  u→c p50 {u.get('p50_ms')} p99 {u.get('p99_ms')} ms drop {u.get('dropped')}"
+                f"  app CPU {level['cpu_pct_of_one_core']['app']}%  RSS {level['app_rss_mb']} MB "
+                f"({level['rss_mb_per_session']} MB/session)  errors {level['error_count']}",
+                flush=True,
+            )
+    ours = [lv for lv in levels if lv["profile"] == "athena"]
+    stock = [lv for lv in levels if lv["profile"] == "stock"]
+    return {
+        "machine": machine(),
+        "pinned": pin,
+        "seconds_per_level": args.seconds,
+        "levels": levels,
+        "knee_n": knee(ours),
+        "baseline_knee_n": knee(stock) if stock else None,
+    }
 
 
 def main() -> None:
@@ -158,6 +189,13 @@ def main() -> None:
         "--settle", type=float, default=5.0, help="seconds after all are live, before measuring"
     )
     parser.add_argument("--quick", action="store_true", help="N = 1, 10, 50 for 15 s each")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also measure each N with the SDK's and uvicorn's defaults"
+    )
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false",
+        help="don't give the app core 0 to itself (by default the fake service and the clients share core 1)",
+    )  # fmt: skip
     parser.add_argument("--out", default=str(RESULTS / "realtime_load.json"))
     parser.add_argument("--plot", default=str(RESULTS / "latency_vs_n.html"))
     args = parser.parse_args()

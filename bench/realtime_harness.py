@@ -7,6 +7,11 @@ when it sends them and the fake when it receives them (client to upstream); the 
 when it sends them and the client when it receives them (upstream to client). All processes read the same
 CLOCK_MONOTONIC, so the difference is the time a frame spent in transit through Athena.
 
+Lossy transports (WebRTC's Opus) do not keep the markers; for them the fake runs with `--onsets` and records
+onsets instead: when the first loud audio of a candidate's utterance arrives after silence, and when it sends the
+first audio chunk of a spoken reply after silence, each keyed by the employee ID in the session's instructions
+(see `OnsetDetector` and `match_onsets`).
+
 Roles, run as `python bench/realtime_harness.py app|upstream ...` by the benchmarks (not by hand).
 """
 
@@ -112,24 +117,38 @@ class Processes:
     app: Any = None
     upstream_port: int = 0
     app_port: int = 0
+    host: str = "127.0.0.1"  # where the app listens (WebRTC needs an address other than loopback)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.app_port}"
+        return f"http://{self.host}:{self.app_port}"
 
-    async def start(self, max_connections: int, database_url: str | None = None, say_ms: int = 3000) -> None:
+    async def start(
+        self,
+        max_connections: int,
+        database_url: str | None = None,
+        say_ms: int = 3000,
+        stock: bool = False,
+        pin: bool = False,
+        onsets: bool = False,
+    ) -> None:
+        """Start both; `stock` serves the app with the SDK's and uvicorn's defaults (the baseline), `pin` gives
+        the app core 0 to itself and the fake core 1 (call `pin_self()` to put the clients there too)."""
         py = sys.executable
         script = str(Path(__file__).resolve())
         self.upstream = await asyncio.create_subprocess_exec(
-            py, script, "upstream", "--say-ms", str(say_ms),
+            py, script, "upstream", "--say-ms", str(say_ms), *(["--onsets"] if onsets else []),
             stdout=asyncio.subprocess.PIPE, stderr=open(self.workdir / "upstream.log", "wb"), cwd=ROOT,  # noqa: SIM115
+            preexec_fn=_on_cores(LOAD_CORES) if pin else None,
         )  # fmt: skip
         self.upstream_port = await _port(self.upstream, 30, self.workdir / "upstream.log")
         db = database_url or f"sqlite:///{self.workdir / 'athena.db'}"
         self.app = await asyncio.create_subprocess_exec(
             py, script, "app", "--upstream", f"ws://127.0.0.1:{self.upstream_port}/v1/realtime",
-            "--database-url", db, "--max-connections", str(max_connections),
+            "--host", self.host,
+            "--database-url", db, "--max-connections", str(max_connections), *(["--stock"] if stock else []),
             stdout=asyncio.subprocess.PIPE, stderr=open(self.workdir / "app.log", "wb"), cwd=ROOT,  # noqa: SIM115
+            preexec_fn=_on_cores(APP_CORES) if pin else None,
         )  # fmt: skip
         self.app_port = await _port(self.app, 120, self.workdir / "app.log")
 
@@ -158,6 +177,26 @@ class Processes:
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
+
+
+APP_CORES = {0}
+LOAD_CORES = {1}
+
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def pin_self() -> None:
+    """Put this process (the clients) on the load generator's core."""
+    os.sched_setaffinity(0, LOAD_CORES)
+
+
+def _on_cores(cores: set[int]) -> Any:
+    def set_affinity() -> None:  # in the child, before exec: every thread it starts inherits it
+        os.sched_setaffinity(0, cores)
+
+    return set_affinity
 
 
 async def _port(proc: Any, timeout: float, logfile: Path) -> int:
@@ -303,13 +342,79 @@ def summary(ms: np.ndarray, lost: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------- onsets
+def rms(pcm: np.ndarray) -> float:
+    """Root mean square of PCM16 samples."""
+    return float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) if pcm.size else 0.0
+
+
+@dataclass
+class OnsetDetector:
+    """Finds where sound starts after silence in a stream of (time, level) observations, e.g. one per frame.
+
+    An onset is a loud observation (level >= threshold) at least `quiet_s` after the previous loud one (or the
+    first loud one ever); a gap with no observations counts as silence.
+    """
+
+    threshold: float = 500.0
+    quiet_s: float = 0.15
+    last_loud: float | None = None
+
+    def feed(self, t: float, level: float) -> bool:
+        if level < self.threshold:
+            return False
+        onset = self.last_loud is None or t - self.last_loud >= self.quiet_s
+        self.last_loud = t
+        return onset
+
+
+def match_onsets(
+    sent: list[tuple[str, float]], heard: list[tuple[str, float]], t0: float, t1: float, window_s: float = 2.0
+) -> tuple[np.ndarray, int]:
+    """Delays (ms) from each onset sent in [t0, t1) to the first onset heard with the same key, and the misses.
+
+    A sent onset counts as heard by the first heard onset at or after it, within `window_s` and before the same
+    key's next sent onset; otherwise it is missed.
+    """
+    from bisect import bisect_left
+
+    by_key: dict[str, tuple[list[float], list[float]]] = {}
+    for key, t in sent:
+        by_key.setdefault(key, ([], []))[0].append(t)
+    for key, t in heard:
+        if key in by_key:
+            by_key[key][1].append(t)
+    out, missed = [], 0
+    for times, got in by_key.values():
+        times.sort()
+        got.sort()
+        for i, t in enumerate(times):
+            if not t0 <= t < t1:
+                continue
+            limit = min(t + window_s, times[i + 1] if i + 1 < len(times) else math.inf)
+            j = bisect_left(got, t)
+            if j < len(got) and got[j] < limit:
+                out.append((got[j] - t) * 1000)
+            else:
+                missed += 1
+    return np.array(out), missed
+
+
+def employee_key(instructions: str) -> str | None:
+    """The employee ID Athena names in a session's instructions ("... (employee B0001-1) ...")."""
+    import re
+
+    found = re.search(r"\(employee ([^)\s]+)\)", instructions or "")
+    return found.group(1) if found else None
+
+
 # ---------------------------------------------------------------------------------------------------- roles
 def serve_app(args: argparse.Namespace) -> None:
     """The Athena app, as `python app.py` builds it, on a free port (printed on stdout)."""
     sys.path.insert(0, str(ROOT))
     import uvicorn
 
-    from app import build_app
+    from app import SERVER_OPTIONS, build_app, settle_heap
     from ops.logging import setup_logging
     from settings import load_settings
     from tests.realtime_client import free_port
@@ -322,13 +427,39 @@ def serve_app(args: argparse.Namespace) -> None:
         "ATHENA_MAX_QUESTIONS": "50",
         "ATHENA_LOCAL_VOICE": "false",
         "ATHENA_DB_POOL_SIZE": "20",
+        "ATHENA_API_RATE_LIMIT": "0",  # every benchmark client is 127.0.0.1: a per-address limit would refuse them
     }
     settings = load_settings(values, env_file=Path(tempfile.gettempdir()) / "athena-bench-absent.env")
     setup_logging(settings.log_level, settings.log_format)
+    options: dict[str, Any] = dict(SERVER_OPTIONS)
+    if (
+        args.stock
+    ):  # the baseline: the SDK's own WebSocket model, uvicorn's defaults on the standard asyncio loop
+        import interview.realtime as realtime
+
+        realtime.LeanRealtimeModel = realtime.OpenAIRealtimeWebSocketModel  # type: ignore[misc]
+        options.update(ws_per_message_deflate=True, loop="asyncio", http="h11")
     app = build_app(settings)
+    if os.environ.get("BENCH_GC_TRACE"):
+        import gc
+
+        starts: dict[str, float] = {}
+
+        def trace(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                starts["t"] = time.perf_counter()
+            else:
+                ms = (time.perf_counter() - starts.get("t", time.perf_counter())) * 1000
+                if ms > 2:
+                    with open(os.environ["BENCH_GC_TRACE"], "a") as f:
+                        f.write(f"GC gen{info['generation']} {ms:.1f} ms collected {info['collected']}\n")
+
+        gc.callbacks.append(trace)
+    if not args.stock:
+        settle_heap()
     port = free_port()
     print(f"BENCH_PORT {port}", flush=True)
-    uvicorn.run(app.api, host="127.0.0.1", port=port, log_config=None, log_level="warning")
+    uvicorn.run(app.api, host=args.host, port=port, log_config=None, log_level="warning", **options)
 
 
 def serve_upstream(args: argparse.Namespace) -> None:
@@ -339,6 +470,9 @@ def serve_upstream(args: argparse.Namespace) -> None:
     say_ms = args.say_ms
     c2u: list[tuple[int, int, float]] = []  # (client, seq, t received)
     u2c: list[tuple[int, int, float]] = []  # (conn, seq, t sent)
+    onsets = args.onsets  # keep the spoken tone and record onsets instead of marking frames
+    c2u_onsets: list[tuple[str, float]] = []  # (employee id, t the first loud audio of an utterance arrived)
+    u2c_onsets: list[tuple[str, float]] = []  # (employee id, t a reply's first chunk after silence went out)
 
     def model(conv: fr.Conversation, trigger: str) -> list[Any]:
         """An interviewer that asks, listens, scores (0.0 for hands-on: no grading) and asks again."""
@@ -391,10 +525,29 @@ def serve_upstream(args: argparse.Namespace) -> None:
 
     class Connection(fr._Connection):
         seq = 0
+        key: str | None = None
+        last_audio_out = -math.inf
+        listening: OnsetDetector | None = None  # finds where the candidate starts speaking
+
+        def onset_key(self) -> str:
+            if self.key is None:
+                self.key = employee_key(str(self.session.get("instructions") or ""))
+            return self.key or f"#{self.conv.index}"
 
         async def send(self, event: dict[str, Any]) -> None:
             if event.get("type") != "response.output_audio.delta":
                 await super().send(event)
+                return
+            if onsets:  # the tone as the fake speaks it, unvalidated like the marked audio below
+                event.setdefault("event_id", fr.new_id("event"))
+                text, t = json.dumps(event), time.monotonic()
+                if t - self.last_audio_out >= 0.3:  # a reply starts after silence the client can hear
+                    u2c_onsets.append((self.onset_key(), t))
+                self.last_audio_out = t
+                try:  # noqa: SIM105
+                    await self.ws.send(text)
+                except Exception:  # the client went away mid-response
+                    pass
                 return
             samples = len(base64.b64decode(event["delta"])) // 2
             pcm = audioop.ulaw2lin(mark(self.conv.index, self.seq) + b"\xff" * (samples - MARK_LEN), 2)
@@ -413,7 +566,11 @@ def serve_upstream(args: argparse.Namespace) -> None:
             event = json.loads(message) if '"input_audio_buffer.append"' in message else {}
             if event.get("type") == "input_audio_buffer.append":
                 audio = base64.b64decode(event["audio"])
-                for ident, seq in find_marks(audioop.lin2ulaw(audio, 2)):
+                if onsets:
+                    self.listening = self.listening or OnsetDetector(quiet_s=0.3)
+                    if self.listening.feed(t, rms(np.frombuffer(audio, dtype="<i2"))):
+                        c2u_onsets.append((self.onset_key(), t))
+                for ident, seq in [] if onsets else find_marks(audioop.lin2ulaw(audio, 2)):
                     c2u.append((ident, seq, t))
                 self.conv.audio_bytes += len(audio)
                 await self.on_audio(audio)
@@ -441,14 +598,16 @@ def serve_upstream(args: argparse.Namespace) -> None:
                         {
                             "c2u": c2u,
                             "u2c": u2c,
+                            "c2u_onsets": c2u_onsets,
+                            "u2c_onsets": u2c_onsets,
                             "problems": self.problems[:50],
                             "connections": len(self.conversations),
                             "audio_bytes": sum(c.audio_bytes for c in self.conversations),
                         }
                     )  # fmt: skip
                 )
-                c2u.clear()
-                u2c.clear()
+                for records in (c2u, u2c, c2u_onsets, u2c_onsets):
+                    records.clear()
                 return connection.respond(HTTPStatus.OK, "dumped\n")
             return super()._process_request(connection, request)
 
@@ -476,8 +635,13 @@ def main() -> None:
     app.add_argument("--upstream", required=True)
     app.add_argument("--database-url", required=True)
     app.add_argument("--max-connections", type=int, default=400)
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    app.add_argument(
+        "--stock", action="store_true", help="serve with the SDK's and uvicorn's defaults (baseline)"
+    )
     up = sub.add_parser("upstream")
     up.add_argument("--say-ms", type=int, default=3000)
+    up.add_argument("--onsets", action="store_true", help="record onsets instead of frame markers (WebRTC)")
     args = parser.parse_args()
     import signal
 

@@ -13,6 +13,7 @@ operation). Tool docstrings are prompt text. A tool refused by the domain, or ca
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from agents import RunContextWrapper, function_tool
 from agents.realtime import RealtimeAgent, RealtimeRunConfig, RealtimeRunner, RealtimeSession
-from agents.realtime.model_inputs import RealtimeModelSendRawMessage
-from agents.realtime.openai_realtime import OpenAIRealtimeWebSocketModel
+from agents.realtime.model_inputs import RealtimeModelSendAudio, RealtimeModelSendRawMessage
+from agents.realtime.openai_realtime import _USER_AGENT, OpenAIRealtimeWebSocketModel, TransportConfig
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
 
@@ -478,6 +479,47 @@ def briefing(ic: InterviewContext, reason: str, recent: list[dict[str, str]]) ->
 
 
 # ---------------------------------------------------------------------------------------------------- the SDK session
+class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
+    """The SDK's WebSocket model with two per-frame costs removed (see BENCHMARKS.md, Capacity).
+
+    - No permessage-deflate: compressing base64 audio 50 times a second per candidate cost more CPU than anything
+      Athena does with the frame, for a few percent of bandwidth.
+    - `input_audio_buffer.append` is written as JSON directly instead of through a pydantic model and
+      `model_dump_json`: the same bytes (tests/test_realtime_lean.py compares them), without building and
+      serializing a model per 20 ms frame.
+
+    Both override methods of the pinned SDK (openai-agents 0.22.2); the test fails if their signatures change.
+    """
+
+    async def _create_websocket_connection(
+        self, url: str, headers: dict[str, str], transport_config: TransportConfig | None = None
+    ) -> Any:
+        import websockets
+
+        tc: dict[str, Any] = dict(transport_config or {})
+        return await websockets.connect(
+            url,
+            user_agent_header=_USER_AGENT,
+            additional_headers=headers,
+            max_size=tc.get("max_size"),
+            compression=None,
+            ping_interval=tc.get("ping_interval", 20.0),
+            ping_timeout=tc.get("ping_timeout", 20.0),
+            open_timeout=tc.get("handshake_timeout", 10.0),
+        )
+
+    async def _send_audio(self, event: RealtimeModelSendAudio) -> None:
+        if event.commit or self._websocket is None:
+            await super()._send_audio(event)
+            return
+        await self._websocket.send(append_audio_json(event.audio))
+
+
+def append_audio_json(pcm: bytes) -> str:
+    """The `input_audio_buffer.append` client event for a chunk of PCM16, as compact JSON."""
+    return '{"audio":"' + base64.b64encode(pcm).decode("ascii") + '","type":"input_audio_buffer.append"}'
+
+
 async def open_session(
     config: RealtimeConfig, ic: InterviewContext, model_factory: Callable[[], Any] | None = None
 ) -> RealtimeSession:
@@ -485,7 +527,7 @@ async def open_session(
     model = (
         model_factory()
         if model_factory is not None
-        else OpenAIRealtimeWebSocketModel(
+        else LeanRealtimeModel(
             transport_config={
                 "handshake_timeout": config.connect_timeout_s,
                 "ping_interval": 20.0,

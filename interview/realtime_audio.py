@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from fastrtc import AdditionalOutputs, AsyncStreamHandler, CloseStream
-from fastrtc.utils import wait_for_item
 from fastrtc.websocket import WebSocketDataChannel
 
 from interview.engine import InterviewEngine
@@ -36,6 +35,7 @@ from interview.realtime_session import (
 log = logging.getLogger(__name__)
 
 UI_PUSH_EVERY_S = 0.25
+EMIT_IDLE_S = 1.0
 
 
 class RealtimeInterviewHandler(AsyncStreamHandler):
@@ -56,7 +56,6 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         self._quit = asyncio.Event()
         self._seen_message: Any = None
         self._held: Any = None  # a non-audio output taken from the queue while gathering audio
-        self._next_audio_at = 0.0
         self._last_push = 0.0
         self._push_task: asyncio.Task[None] | None = None
         self._keep_session = (
@@ -84,24 +83,17 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         pcm = np.asarray(array).reshape(-1)
         if pcm.dtype != np.int16:
             pcm = (np.clip(pcm.astype(np.float32), -1.0, 1.0) * 32767).astype(np.int16)
-        await conversation.send_audio(pcm.astype("<i2").tobytes())
+        await conversation.send_audio(pcm.astype("<i2", copy=False).tobytes())
 
     async def emit(self) -> Any:
-        """The next output; audio queued behind audio goes out as one frame (see below)."""
+        """The next output; audio already queued behind audio goes out with it as one frame (pacing to real time
+        is the transport's: `interview.realtime_transport` for WebSocket clients, aiortc's for WebRTC)."""
         if self._held is not None:
             item, self._held = self._held, None
             return item
-        item = await wait_for_item(self.out, 0.1)
-        if not isinstance(item, tuple):
+        item = await self._next_output()
+        if not isinstance(item, tuple) or self.out.empty():
             return item
-        # fastrtc's WebSocket sender sleeps 20 ms after every item it sends, so one item per 20 ms chunk falls
-        # behind real time under load and the delay grows without bound. Hand it at most one item per 20 ms,
-        # with all the audio that queued meanwhile: it cannot fall behind.
-        loop = asyncio.get_running_loop()
-        wait = self._next_audio_at - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._next_audio_at = loop.time() + 0.02
         parts = [item[1]]
         while not self.out.empty():
             following = self.out.get_nowait()
@@ -110,6 +102,18 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
                 break
             parts.append(following[1])
         return item if len(parts) == 1 else (item[0], np.concatenate(parts, axis=1))
+
+    async def _next_output(self) -> Any:
+        """The next queued output, or None after EMIT_IDLE_S with nothing (fastrtc's WebRTC player gives up on an
+        emit() that takes 60 s). Not fastrtc's wait_for_item: asyncio.wait_for makes a task per call, and this
+        runs for every output frame of every candidate."""
+        if not self.out.empty():
+            return self.out.get_nowait()
+        try:
+            async with asyncio.timeout(EMIT_IDLE_S):
+                return await self.out.get()
+        except TimeoutError:
+            return None
 
     def shutdown(self) -> None:
         self._quit.set()

@@ -269,12 +269,12 @@ def build_realtime_component(
 # ---------------------------------------------------------------------------------------------------- /interview
 def mount_interview_api(app: FastAPI, services: InterviewServices, path: str = "/interview") -> Any:
     """Serve the Realtime interview over fastrtc's WebSocket transport (and WebRTC offers) under `path`."""
-    from fastrtc import Stream
+    from interview.realtime_transport import InterviewStream
 
     settings = services.settings
     handler = RealtimeInterviewHandler(services.engine, realtime_config(services))
     _, server_ice = ice_configuration(settings)
-    stream = Stream(
+    stream = InterviewStream(
         handler,
         modality="audio",
         mode="send-receive",

@@ -24,6 +24,8 @@ import numpy as np
 import uvicorn
 import websockets
 
+from app import SERVER_OPTIONS
+
 RATE = 24_000
 FRAME_MS = 20
 
@@ -39,7 +41,15 @@ def serve(api: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(api, host=host, port=port, log_config=None, lifespan="on", ws="websockets-sansio")
+        uvicorn.Config(
+            api,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            ws="websockets-sansio",
+            **{**SERVER_OPTIONS, "timeout_graceful_shutdown": 5},  # served as app.py serves it
+        )  # fmt: skip
     )
     thread = threading.Thread(target=server.run, name="athena-test-server", daemon=True)
     thread.start()

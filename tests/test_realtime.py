@@ -232,6 +232,11 @@ def test_a_full_interview_writes_every_tool_call_to_the_store(running) -> None:
     # What the client configured: audio formats, voice, VAD and transcription from the settings.
     session = conv.session
     assert conv.query["model"] == "gpt-realtime" and conv.headers["authorization"] == f"Bearer {KEY}"
+    # Neither hop compresses the audio (the CPU cost per frame; BENCHMARKS.md, Capacity): Athena offers the service
+    # no permessage-deflate, and refuses it to a candidate's client that offers it (websockets offers by default).
+    assert "sec-websocket-extensions" not in conv.headers
+    assert client.ws.request.headers.get("Sec-WebSocket-Extensions")
+    assert client.ws.response.headers.get("Sec-WebSocket-Extensions") is None
     audio = session["audio"]
     assert audio["input"]["format"] == {"type": "audio/pcm", "rate": 24000} == audio["output"]["format"]
     assert audio["output"]["voice"] == "marin"

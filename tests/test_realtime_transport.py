@@ -1,0 +1,140 @@
+"""The per-frame path of a Realtime interview, below the SDK session: the WebSocket sender's pacing and
+coalescing (interview/realtime_transport.py), the lean SDK model (interview/realtime.py) and the heap settled at
+start-up (app.py). End to end, tests/test_realtime.py runs full interviews over the same code."""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+import base64
+import gc
+import inspect
+import json
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+from agents.realtime.openai_realtime import OpenAIRealtimeWebSocketModel
+from fastrtc import AdditionalOutputs, AsyncStreamHandler, CloseStream
+from fastrtc.websocket import convert_to_mulaw
+from openai.types.realtime import InputAudioBufferAppendEvent
+
+from app import settle_heap
+from interview.realtime import LeanRealtimeModel, append_audio_json
+from interview.realtime_transport import LEAD_S, PacedWebSocketHandler
+
+RATE = 24_000
+
+
+class Handler(AsyncStreamHandler):
+    def __init__(self) -> None:
+        super().__init__(expected_layout="mono", output_sample_rate=RATE, input_sample_rate=RATE)
+
+    def copy(self) -> Handler:
+        return Handler()
+
+    async def receive(self, frame: Any) -> None:
+        return None
+
+    async def emit(self) -> Any:
+        return None
+
+
+class Socket:
+    """What the sender writes to, with the time of each message; `log` interleaves it with page outputs."""
+
+    def __init__(self, log: list[tuple[str, Any, float]]) -> None:
+        self.log = log
+
+    async def send_text(self, text: str) -> None:
+        self.log.append(("media", base64.b64decode(json.loads(text)["media"]["payload"]), time.monotonic()))
+
+
+def audio(ms: int, seed: int) -> tuple[int, np.ndarray]:
+    samples = np.random.default_rng(seed).integers(-20000, 20000, RATE * ms // 1000, dtype=np.int16)
+    return RATE, samples.reshape(1, -1)
+
+
+async def run_sender(
+    items: list[Any], until: int, later: list[Any] | None = None
+) -> list[tuple[str, Any, float]]:
+    """Queue `items`, run the sender until `until` log entries, queueing `later` after the first message."""
+    log: list[tuple[str, Any, float]] = []
+    connection = PacedWebSocketHandler(Handler(), None, lambda _: None, lambda _: None)  # type: ignore[arg-type]
+    connection.websocket = Socket(log)  # type: ignore[assignment]
+    connection.stream_id = "test"
+    connection.set_additional_outputs = lambda outputs: log.append(
+        ("outputs", outputs.args, time.monotonic())
+    )
+    for item in items:
+        connection.queue.put_nowait(item)
+    sender = asyncio.create_task(connection._emit_loop())
+    try:
+        while later is not None and not log:
+            await asyncio.sleep(0.001)
+        for item in later or []:
+            connection.queue.put_nowait(item)
+        while len(log) < until:
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.05)  # nothing more should follow
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+    if connection._graceful_shutdown_task is not None:
+        connection._graceful_shutdown_task.cancel()
+    return log
+
+
+def test_audio_queued_together_goes_out_as_one_message_of_exact_mulaw() -> None:
+    frames = [audio(20, seed) for seed in range(5)]
+    log = asyncio.run(asyncio.wait_for(run_sender([None, *frames], until=1), 10))
+    assert [kind for kind, *_ in log] == ["media"]
+    pcm = np.concatenate([f[1] for f in frames], axis=1)
+    assert log[0][1] == audioop.lin2ulaw(pcm.astype("<i2").tobytes(), 2) and len(log[0][1]) == 5 * 480
+    # fastrtc's own conversion goes through float32 and back (x 32767/32768): at most one code apart
+    theirs = np.frombuffer(convert_to_mulaw(pcm, RATE, RATE), np.uint8).astype(int)
+    assert np.abs(np.frombuffer(log[0][1], np.uint8).astype(int) - theirs).max() <= 1
+
+
+def test_the_interviewer_is_never_sent_more_than_the_lead_ahead_of_real_time() -> None:
+    """Half a second of speech, then a chunk queued at once: it waits until the first has nearly played out
+    (a bound from below, which a slow machine cannot break), so a barge-in can still clear it."""
+    log = asyncio.run(asyncio.wait_for(run_sender([audio(500, 1)], until=2, later=[audio(20, 2)]), 10))
+    assert [len(payload) for _, payload, _ in log] == [12_000, 480]
+    assert log[1][2] - log[0][2] >= 0.5 - LEAD_S - 0.005
+
+
+def test_page_outputs_keep_their_place_between_audio_and_a_close_ends_the_stream() -> None:
+    items = [audio(20, 1), AdditionalOutputs("ref", "live"), audio(20, 2), audio(20, 3), CloseStream("done")]
+    log = asyncio.run(asyncio.wait_for(run_sender(items, until=3), 10))
+    assert [kind for kind, *_ in log] == ["media", "outputs", "media"]
+    assert log[1][1] == ("ref", "live") and len(log[2][1]) == 2 * 480
+
+
+def test_append_audio_json_is_what_the_sdk_would_have_sent() -> None:
+    pcm = np.arange(-480, 480, dtype="<i2").tobytes()
+    ours = append_audio_json(pcm)
+    sdk = InputAudioBufferAppendEvent(
+        type="input_audio_buffer.append", audio=base64.b64encode(pcm).decode()
+    ).model_dump_json(exclude_unset=True)
+    assert ours == sdk
+    assert InputAudioBufferAppendEvent.model_validate_json(ours).audio == base64.b64encode(pcm).decode()
+
+
+@pytest.mark.parametrize("name", ["_create_websocket_connection", "_send_audio"])
+def test_the_lean_model_overrides_methods_the_pinned_sdk_still_has(name: str) -> None:
+    """Both overrides replace private methods of openai-agents 0.22.2: an upgrade that renames or reshapes them
+    must fail here, not silently bring back the slow path."""
+    parent = getattr(OpenAIRealtimeWebSocketModel, name)
+    ours = getattr(LeanRealtimeModel, name)
+    assert ours is not parent
+    assert list(inspect.signature(ours).parameters) == list(inspect.signature(parent).parameters)
+
+
+def test_settle_heap_puts_start_up_objects_beyond_the_collector() -> None:
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
