@@ -33,15 +33,21 @@ from interview.ui import build_interview_tab
 from interview.voice_session import VoiceService
 from ops.http import install_ops
 from ops.logging import setup_logging
+from ops.websocket import AudioWebSocketProtocol
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError
 
 log = logging.getLogger("athena")
 
-# How uvicorn serves the app (the benchmarks serve it the same way). No permessage-deflate: the interview's
-# WebSocket carries base64 audio 50 times a second per candidate, and compressing it cost more CPU per frame
-# than everything else Athena does with it (BENCHMARKS.md, Capacity).
-SERVER_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False, "timeout_graceful_shutdown": 30}
+# How uvicorn serves the app (the tests and benchmarks serve it the same way). The interview's WebSocket carries
+# base64 audio 50 times a second per candidate: no permessage-deflate (compressing it cost more CPU per frame
+# than everything else Athena does with it), and no pause and resume of reading per message (ops/websocket.py).
+# BENCHMARKS.md, Capacity, has the figures.
+SERVER_OPTIONS: dict[str, Any] = {
+    "ws": AudioWebSocketProtocol,
+    "ws_per_message_deflate": False,
+    "timeout_graceful_shutdown": 30,
+}
 
 
 def settle_heap() -> None:

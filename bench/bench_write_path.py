@@ -107,6 +107,7 @@ async def interview(engine: Any, tools: dict[str, Any], who: str, answers: int, 
 
 
 async def level(url: str, n: int, answers: int, pool: int) -> dict[str, Any]:
+    from app import settle_heap
     from interview.engine import EngineConfig, InterviewEngine
     from interview.questions import load_bank
     from interview.realtime import build_agent
@@ -116,6 +117,7 @@ async def level(url: str, n: int, answers: int, pool: int) -> dict[str, Any]:
     try:
         engine = InterviewEngine(store, load_bank(), EngineConfig(max_questions=50))
         tools = {t.name: t for t in build_agent().tools}
+        settle_heap()  # as app.py does before serving
         timings: list[float] = []
         run = uuid.uuid4().hex[:6]
         t0 = time.perf_counter()

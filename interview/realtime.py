@@ -27,6 +27,7 @@ from agents.realtime.model_inputs import RealtimeModelSendAudio, RealtimeModelSe
 from agents.realtime.openai_realtime import _USER_AGENT, OpenAIRealtimeWebSocketModel, TransportConfig
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
+from openai.types.realtime.response_audio_delta_event import ResponseAudioDeltaEvent
 
 from interview import grading
 from interview.engine import AskedQuestion, InterviewEngine
@@ -488,7 +489,12 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
       `model_dump_json`: the same bytes (tests/test_realtime_lean.py compares them), without building and
       serializing a model per 20 ms frame.
 
-    Both override methods of the pinned SDK (openai-agents 0.22.2); the test fails if their signatures change.
+    - The service's audio deltas (50 a second while the interviewer speaks) skip the SDK's raw-event copy, which
+      nothing in Athena reads, and pydantic validation of the event union: the SDK's own `_handle_audio_delta`
+      takes them as they are, so its playback tracking for barge-in is unchanged. Anything unexpected in the
+      event takes the SDK's full path.
+
+    All three override methods of the pinned SDK (openai-agents 0.22.2); a test fails if their signatures change.
     """
 
     async def _create_websocket_connection(
@@ -513,6 +519,21 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
             await super()._send_audio(event)
             return
         await self._websocket.send(append_audio_json(event.audio))
+
+
+    async def _handle_ws_event(self, event: dict[str, Any]) -> None:
+        if (
+            isinstance(event, dict)
+            and event.get("type") == "response.output_audio.delta"
+            and event.keys() >= _AUDIO_DELTA_FIELDS
+            and isinstance(event["delta"], str)
+        ):
+            await self._handle_audio_delta(ResponseAudioDeltaEvent.model_construct(**event))
+            return
+        await super()._handle_ws_event(event)
+
+
+_AUDIO_DELTA_FIELDS = frozenset(ResponseAudioDeltaEvent.model_fields) - {"event_id"}
 
 
 def append_audio_json(pcm: bytes) -> str:

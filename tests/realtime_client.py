@@ -47,7 +47,6 @@ def serve(api: Any, host: str = "127.0.0.1") -> Iterator[str]:
             port=port,
             log_config=None,
             lifespan="on",
-            ws="websockets-sansio",
             **{**SERVER_OPTIONS, "timeout_graceful_shutdown": 5},  # served as app.py serves it
         )  # fmt: skip
     )

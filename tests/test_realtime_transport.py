@@ -122,7 +122,7 @@ def test_append_audio_json_is_what_the_sdk_would_have_sent() -> None:
     assert InputAudioBufferAppendEvent.model_validate_json(ours).audio == base64.b64encode(pcm).decode()
 
 
-@pytest.mark.parametrize("name", ["_create_websocket_connection", "_send_audio"])
+@pytest.mark.parametrize("name", ["_create_websocket_connection", "_send_audio", "_handle_ws_event"])
 def test_the_lean_model_overrides_methods_the_pinned_sdk_still_has(name: str) -> None:
     """Both overrides replace private methods of openai-agents 0.22.2: an upgrade that renames or reshapes them
     must fail here, not silently bring back the slow path."""
@@ -138,3 +138,54 @@ def test_settle_heap_puts_start_up_objects_beyond_the_collector() -> None:
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_webrtc_input_reaches_the_model_one_20_ms_frame_at_a_time() -> None:
+    """Browsers send 20 ms of 48 kHz stereo; each becomes 480 samples at 24 kHz at once (fastrtc's resampler
+    made 40 ms frames: every other frame waited 20 ms for the next)."""
+    import fractions
+
+    import av
+
+    from interview.realtime_audio import RealtimeInterviewHandler
+
+    handler = RealtimeInterviewHandler(None, None)  # type: ignore[arg-type]
+    sizes = []
+    for i in range(10):
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 2 * 960), dtype=np.int16), format="s16", layout="stereo"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = 48_000, i * 960, fractions.Fraction(1, 48_000)
+        sizes.append([out.samples for out in handler.resample(frame)])
+    assert sizes[1:] == [[480]] * 9
+
+
+def test_audio_deltas_reach_the_session_as_the_sdk_would_deliver_them_without_the_raw_copy() -> None:
+    """A whole delta takes the lean path: one audio event, the SDK's playback tracking updated (barge-in needs
+    it), no raw copy. A delta missing a field takes the SDK's own path (which reports it)."""
+
+    async def scenario() -> tuple[list[Any], list[Any], Any]:
+        model = LeanRealtimeModel()
+        seen: list[Any] = []
+
+        class Listener:
+            async def on_event(self, event: Any) -> None:
+                seen.append(event)
+
+        model.add_listener(Listener())  # type: ignore[arg-type]
+        pcm = np.arange(480, dtype="<i2").tobytes()
+        delta = {
+            "type": "response.output_audio.delta", "event_id": "e1", "response_id": "r1", "item_id": "i1",
+            "output_index": 0, "content_index": 0, "delta": base64.b64encode(pcm).decode(),
+        }  # fmt: skip
+        await model._handle_ws_event(delta)
+        whole = list(seen)
+        seen.clear()
+        await model._handle_ws_event({k: v for k, v in delta.items() if k != "item_id"})
+        return whole, seen, model._audio_state_tracker.get_last_audio_item()
+
+    whole, broken, last = asyncio.run(scenario())
+    assert [e.type for e in whole] == ["audio"]
+    assert whole[0].data == np.arange(480, dtype="<i2").tobytes() and whole[0].item_id == "i1"
+    assert last == ("i1", 0)
+    assert [e.type for e in broken][:1] == ["raw_server_event"] and "error" in [e.type for e in broken]
