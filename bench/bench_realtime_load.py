@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realtime_harness import (  # noqa: E402
+    PROFILES,
     Crowd,
     Processes,
     can_pin,
@@ -48,13 +49,13 @@ log = logging.getLogger(__name__)
 
 
 async def measure(
-    n: int, seconds: float, settle_s: float, stock: bool = False, pin: bool = False
+    n: int, seconds: float, settle_s: float, profile: str = "athena", pin: bool = False
 ) -> dict[str, Any]:
-    """One load level on fresh processes (`stock`: the baseline configuration)."""
+    """One load level on fresh processes (`profile`: athena, or a baseline: stock or relay)."""
     with tempfile.TemporaryDirectory(prefix="athena-load-") as tmp:
         procs = Processes(Path(tmp))
         try:
-            await procs.start(max_connections=max(20, n + 20), stock=stock, pin=pin)
+            await procs.start(max_connections=max(20, n + 20), profile=profile, pin=pin)
             await asyncio.sleep(2)
             _, idle_rss = proc_sample(procs.app.pid)
             crowd = Crowd(procs.base_url)
@@ -92,13 +93,19 @@ async def measure(
     slips = sorted(crowd.slips[slips_from:])
     return {
         "n": n,
-        "profile": "stock" if stock else "athena",
+        "profile": profile,
         "live": live_at_start,
         "seconds": round(wall, 1),
         "client_to_upstream": c2u,
         "upstream_to_client": u2c,
         "cpu_pct_of_one_core": cpu,
         "app_cpu_ms_per_session_s": round(10 * cpu["app"] / n, 3),
+        "app_cpu_us_per_frame": round(
+            1e6
+            * (after["app"][0] - before["app"][0])
+            / max(1, sum(d.get("frames", 0) + d.get("dropped", 0) for d in (c2u, u2c))),
+            1,
+        ),
         "app_rss_mb": round(rss / 2**20, 1),
         "app_rss_peak_mb": round(peak_rss / 2**20, 1),
         "app_idle_rss_mb": round(idle_rss / 2**20, 1),
@@ -124,7 +131,7 @@ def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for profile, label in (("athena", "Athena"), ("stock", "baseline")):
+    for profile, label in (("athena", "Athena"), ("stock", "stock"), ("relay", "pass-through")):
         runs = [lv for lv in levels if lv.get("profile", "athena") == profile]
         if not runs:
             continue
@@ -148,8 +155,8 @@ def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
         title=title, xaxis_title="concurrent interviews (N)", yaxis_title="added latency per frame (ms)",
         yaxis_type="log", yaxis2={"overlaying": "y", "side": "right", "title": "app CPU %"},
     )  # fmt: skip
-    # The page must open on a machine with no network (as this one): plotly.js goes inside the file.
-    fig.write_html(path, include_plotlyjs=True)
+    # The page must open with no network (as on this machine): plotly.min.js is written beside it, once for all plots.
+    fig.write_html(path, include_plotlyjs="directory")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -158,26 +165,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if pin:
         pin_self()
     for n in args.n:
-        for stock in (False, True) if args.baseline else (False,):
-            level = await measure(n, args.seconds, args.settle, stock=stock, pin=pin)
+        for profile in args.profiles:
+            level = await measure(n, args.seconds, args.settle, profile=profile, pin=pin)
             levels.append(level)
             c, u = level["client_to_upstream"], level["upstream_to_client"]
             print(
-                f"{level['profile']:7s} N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} ms "
-                f"drop {c.get('dropped')}  u→c p50 {u.get('p50_ms')} p99 {u.get('p99_ms')} ms drop {u.get('dropped')}"
-                f"  app CPU {level['cpu_pct_of_one_core']['app']}%  RSS {level['app_rss_mb']} MB "
+                f"{profile:7s} N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} "
+                f"ms drop {c.get('dropped')}  u→c p50 {u.get('p50_ms')} p99 {u.get('p99_ms')} ms drop "
+                f"{u.get('dropped')}  app CPU {level['cpu_pct_of_one_core']['app']}% "
+                f"({level['app_cpu_us_per_frame']} µs/frame)  RSS {level['app_rss_mb']} MB "
                 f"({level['rss_mb_per_session']} MB/session)  errors {level['error_count']}",
                 flush=True,
             )
-    ours = [lv for lv in levels if lv["profile"] == "athena"]
-    stock = [lv for lv in levels if lv["profile"] == "stock"]
+    by = {p: [lv for lv in levels if lv["profile"] == p] for p in PROFILES}
     return {
         "machine": machine(),
         "pinned": pin,
         "seconds_per_level": args.seconds,
         "levels": levels,
-        "knee_n": knee(ours),
-        "baseline_knee_n": knee(stock) if stock else None,
+        "knee_n": knee(by["athena"]),
+        "baseline_knee_n": {p: knee(by[p]) for p in PROFILES[1:] if by[p]},
     }
 
 
@@ -190,8 +197,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="N = 1, 10, 50 for 15 s each")
     parser.add_argument(
-        "--baseline", action="store_true", help="also measure each N with the SDK's and uvicorn's defaults"
-    )
+        "--baseline", action="store_true",
+        help="also measure each N on the baselines: stock (the SDK's and uvicorn's defaults) and relay (the floor)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-pin", dest="pin", action="store_false",
         help="don't give the app core 0 to itself (by default the fake service and the clients share core 1)",
@@ -199,6 +207,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "realtime_load.json"))
     parser.add_argument("--plot", default=str(RESULTS / "latency_vs_n.html"))
     args = parser.parse_args()
+    args.profiles = PROFILES if args.baseline else ("athena",)
     if args.quick:
         args.n, args.seconds = [1, 10, 50], 15.0
     logging.basicConfig(level=logging.WARNING)

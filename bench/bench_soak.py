@@ -2,8 +2,10 @@
 
 The same harness as bench_realtime_load.py (fake Realtime service and app in their own processes, candidates
 streaming marked 20 ms frames in real time; an interview that finishes is followed by a new one on a new
-connection). Passes when no client saw an error and the app's resident memory grew less than 10% from the first
-minute (once every session is live and warm) to the end.
+connection; interviews are the default 8 questions long, so sessions end and begin throughout and what a
+finished session leaves behind shows as growth). Passes when no client saw an error, the fake service saw no
+protocol problem, and the app's resident memory grew less than 10% from the first minute (once every session is
+live and warm) to the end.
 
     python bench/bench_soak.py                 # 100 sessions, 10 minutes
     python bench/bench_soak.py --minutes 3 --n 50
@@ -41,14 +43,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MAX_GROWTH = 0.10
 
 
-async def soak(n: int, minutes: float, sample_s: float) -> dict[str, Any]:
+async def soak(n: int, minutes: float, sample_s: float, max_questions: int = 8) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="athena-soak-") as tmp:
         procs = Processes(Path(tmp))
         pin = can_pin()  # the app on core 0, the fake service and the clients on core 1
         if pin:
             pin_self()
         try:
-            await procs.start(max_connections=n + 20, pin=pin)
+            await procs.start(max_connections=n + 20, pin=pin, max_questions=max_questions)
             crowd = Crowd(procs.base_url)
             tasks = await crowd.run(n)
             t0 = time.monotonic()
@@ -81,6 +83,7 @@ async def soak(n: int, minutes: float, sample_s: float) -> dict[str, Any]:
         "machine": machine(),
         "n": n,
         "minutes": minutes,
+        "max_questions": max_questions,
         "rss_after_first_minute_mb": base,
         "rss_end_mb": end,
         "rss_growth_pct": round(100 * growth, 2),
@@ -88,6 +91,7 @@ async def soak(n: int, minutes: float, sample_s: float) -> dict[str, Any]:
         "error_count": len(crowd.errors),
         "upstream_problems": upstream["problems"][:10],
         "interviews_started": crowd.interviews,
+        "connections_closed_at_interview_end": crowd.closed_normally,
         "client_to_upstream": summary(*latencies(crowd.sent, heard_up, t0 + 60, t1 - 1)),
         "upstream_to_client": summary(
             *latencies([tuple(x) for x in upstream["u2c"]], heard_client, t0 + 60, t1 - 1)
@@ -103,13 +107,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="concurrent interviews")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between memory samples")
+    parser.add_argument("--max-questions", type=int, default=8, help="questions per interview")
     parser.add_argument("--quick", action="store_true", help="1.5 minutes")
     parser.add_argument("--out", default=str(RESULTS / "soak.json"))
     args = parser.parse_args()
     if args.quick:
         args.minutes = 1.5
     logging.basicConfig(level=logging.WARNING)
-    result = asyncio.run(soak(args.n, args.minutes, args.sample))
+    result = asyncio.run(soak(args.n, args.minutes, args.sample, args.max_questions))
     RESULTS.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(

@@ -128,12 +128,14 @@ class Processes:
         max_connections: int,
         database_url: str | None = None,
         say_ms: int = 3000,
-        stock: bool = False,
+        profile: str = "athena",
         pin: bool = False,
+        max_questions: int = 50,
         onsets: bool = False,
     ) -> None:
-        """Start both; `stock` serves the app with the SDK's and uvicorn's defaults (the baseline), `pin` gives
-        the app core 0 to itself and the fake core 1 (call `pin_self()` to put the clients there too)."""
+        """Start both. `profile`: athena (as app.py serves it), stock (the SDK's and uvicorn's defaults) or
+        relay (bench/passthrough_relay.py, the floor). `pin` gives the app core 0 to itself and the fake core 1
+        (call `pin_self()` to put the clients there too)."""
         py = sys.executable
         script = str(Path(__file__).resolve())
         self.upstream = await asyncio.create_subprocess_exec(
@@ -146,7 +148,7 @@ class Processes:
         self.app = await asyncio.create_subprocess_exec(
             py, script, "app", "--upstream", f"ws://127.0.0.1:{self.upstream_port}/v1/realtime",
             "--host", self.host,
-            "--database-url", db, "--max-connections", str(max_connections), *(["--stock"] if stock else []),
+            "--database-url", db, "--max-connections", str(max_connections), "--profile", profile, "--max-questions", str(max_questions),
             stdout=asyncio.subprocess.PIPE, stderr=open(self.workdir / "app.log", "wb"), cwd=ROOT,  # noqa: SIM115
             preexec_fn=_on_cores(APP_CORES) if pin else None,
         )  # fmt: skip
@@ -179,6 +181,7 @@ class Processes:
                     await proc.wait()
 
 
+PROFILES = ("athena", "stock", "relay")
 APP_CORES = {0}
 LOAD_CORES = {1}
 
@@ -224,6 +227,7 @@ class Crowd:
     slips: list[float] = field(default_factory=list)  # how late the client sent each frame (its own lag)
     errors: list[str] = field(default_factory=list)
     interviews: int = 0
+    closed_normally: int = 0
     live: set[int] = field(default_factory=set)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -273,6 +277,8 @@ class Crowd:
                         seq = (seq + 1) & 0xFFFFFF
                         k += 1
                     reader.cancel()
+            except websockets.ConnectionClosedOK:  # the app closes the connection when the interview ends
+                self.closed_normally += 1
             except (OSError, RuntimeError, TimeoutError, websockets.WebSocketException) as exc:
                 self.errors.append(f"client {cid}: {type(exc).__name__}: {exc}"[:300])
                 await asyncio.sleep(1)
@@ -419,12 +425,22 @@ def serve_app(args: argparse.Namespace) -> None:
     from settings import load_settings
     from tests.realtime_client import free_port
 
+    if args.profile == "relay":
+        from passthrough_relay import relay_app
+
+        port = free_port()
+        print(f"BENCH_PORT {port}", flush=True)
+        uvicorn.run(
+            relay_app(args.upstream), host=args.host, port=port, log_config=None, log_level="warning",
+            **SERVER_OPTIONS,
+        )  # fmt: skip
+        return
     values = {
         "DATABASE_URL": args.database_url,
         "OPENAI_API_KEY": "sk-test-athena",
         "ATHENA_REALTIME_URL": args.upstream,
         "ATHENA_REALTIME_MAX_CONNECTIONS": str(args.max_connections),
-        "ATHENA_MAX_QUESTIONS": "50",
+        "ATHENA_MAX_QUESTIONS": str(args.max_questions),
         "ATHENA_LOCAL_VOICE": "false",
         "ATHENA_DB_POOL_SIZE": "20",
         "ATHENA_API_RATE_LIMIT": "0",  # every benchmark client is 127.0.0.1: a per-address limit would refuse them
@@ -432,9 +448,7 @@ def serve_app(args: argparse.Namespace) -> None:
     settings = load_settings(values, env_file=Path(tempfile.gettempdir()) / "athena-bench-absent.env")
     setup_logging(settings.log_level, settings.log_format)
     options: dict[str, Any] = dict(SERVER_OPTIONS)
-    if (
-        args.stock
-    ):  # the baseline: the SDK's own WebSocket model, uvicorn's defaults on the standard asyncio loop
+    if args.profile == "stock":  # the SDK's own WebSocket model, uvicorn's defaults, the GC as it comes
         import interview.realtime as realtime
 
         realtime.LeanRealtimeModel = realtime.OpenAIRealtimeWebSocketModel  # type: ignore[misc]
@@ -455,11 +469,37 @@ def serve_app(args: argparse.Namespace) -> None:
                         f.write(f"GC gen{info['generation']} {ms:.1f} ms collected {info['collected']}\n")
 
         gc.callbacks.append(trace)
-    if not args.stock:
+    if args.profile == "athena":
         settle_heap()
+    if os.environ.get("BENCH_CENSUS"):  # diagnosis: which objects accumulate, written every 60 s
+        _trace_memory(Path(os.environ["BENCH_CENSUS"]))
     port = free_port()
     print(f"BENCH_PORT {port}", flush=True)
     uvicorn.run(app.api, host=args.host, port=port, log_config=None, log_level="warning", **options)
+
+
+def _trace_memory(path: Path) -> None:
+    """Every 60 s, the object types whose live count grew most since the first census (diagnosis only)."""
+    import collections
+    import gc
+    import threading
+
+    def census() -> collections.Counter[str]:
+        return collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+
+    def report() -> None:
+        time.sleep(60)
+        first = census()
+        while True:
+            time.sleep(60)
+            now = census()
+            grown = sorted(((now[k] - first[k], k) for k in now), reverse=True)[:15]
+            with path.open("a") as f:
+                f.write(
+                    f"---- {time.strftime('%H:%M:%S')} " + ", ".join(f"{k} +{d}" for d, k in grown) + "\n"
+                )
+
+    threading.Thread(target=report, daemon=True).start()
 
 
 def serve_upstream(args: argparse.Namespace) -> None:
@@ -637,8 +677,9 @@ def main() -> None:
     app.add_argument("--max-connections", type=int, default=400)
     app.add_argument("--host", default="127.0.0.1", help="address to listen on")
     app.add_argument(
-        "--stock", action="store_true", help="serve with the SDK's and uvicorn's defaults (baseline)"
+        "--max-questions", type=int, default=50, help="questions per interview (ATHENA_MAX_QUESTIONS)"
     )
+    app.add_argument("--profile", choices=PROFILES, default="athena", help="what serves /interview")
     up = sub.add_parser("upstream")
     up.add_argument("--say-ms", type=int, default=3000)
     up.add_argument("--onsets", action="store_true", help="record onsets instead of frame markers (WebRTC)")
