@@ -40,6 +40,7 @@ from realtime_harness import (  # noqa: E402
     machine,
     pin_self,
     proc_sample,
+    save_plot,
     summary,
 )
 
@@ -128,35 +129,45 @@ def knee(levels: list[dict[str, Any]]) -> int | None:
 
 
 def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
-    import plotly.graph_objects as go
+    """Latency each way against N (log scale, p99 solid, p50 dotted) above the app's CPU, for each server."""
+    from plotly.subplots import make_subplots
 
-    fig = go.Figure()
-    for profile, label in (("athena", "Athena"), ("stock", "stock"), ("relay", "pass-through")):
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06,
+        subplot_titles=("added latency per frame (ms, log scale)", "app CPU (% of its one core)"),
+    )  # fmt: skip
+    colors = {
+        "athena": ("#d62728", "#1f77b4"),
+        "stock": ("#ff9896", "#aec7e8"),
+        "relay": ("#98df8a", "#c5b0d5"),
+    }
+    names = {"athena": "Athena", "stock": "stock", "relay": "pass-through"}
+    for profile in PROFILES:
         runs = [lv for lv in levels if lv.get("profile", "athena") == profile]
         if not runs:
             continue
         ns = [lv["n"] for lv in runs]
-        for direction, name in (
-            ("client_to_upstream", "candidate → model"),
-            ("upstream_to_client", "model → candidate"),
+        for (direction, label), color in zip(
+            (("client_to_upstream", "candidate → model"), ("upstream_to_client", "model → candidate")),
+            colors[profile],
+            strict=True,
         ):
-            for stat, dash in (("p50_ms", "dot"), ("p99_ms", "solid")):
+            for stat, dash in (("p99_ms", "solid"), ("p50_ms", "dot")):
                 fig.add_scatter(
                     x=ns, y=[lv[direction].get(stat) for lv in runs], mode="lines+markers",
-                    name=f"{label}: {name} {stat[:3]}", line={"dash": dash},
-                    opacity=1.0 if profile == "athena" else 0.45,
+                    name=f"{names[profile]}: {label} {stat[:3]}", line={"dash": dash, "color": color},
+                    row=1, col=1,
                 )  # fmt: skip
         fig.add_scatter(
-            x=ns, y=[lv["cpu_pct_of_one_core"]["app"] for lv in runs], name=f"{label}: app CPU (% of one core)",
-            yaxis="y2", mode="lines+markers", line={"color": "grey", "dash": "solid" if profile == "athena" else "dot"},
+            x=ns, y=[lv["cpu_pct_of_one_core"]["app"] for lv in runs], mode="lines+markers",
+            name=f"{names[profile]}: app CPU", line={"color": colors[profile][0]}, row=2, col=1,
         )  # fmt: skip
-    fig.add_hline(y=TARGET_MS, line_dash="dash", annotation_text="20 ms target")
-    fig.update_layout(
-        title=title, xaxis_title="concurrent interviews (N)", yaxis_title="added latency per frame (ms)",
-        yaxis_type="log", yaxis2={"overlaying": "y", "side": "right", "title": "app CPU %"},
-    )  # fmt: skip
-    # The page must open with no network (as on this machine): plotly.min.js is written beside it, once for all plots.
-    fig.write_html(path, include_plotlyjs="directory")
+    fig.add_hline(y=TARGET_MS, line_dash="dash", annotation_text="20 ms", row=1, col=1)
+    fig.update_yaxes(type="log", range=[-0.7, 4.5], row=1, col=1)
+    fig.update_yaxes(range=[0, 105], row=2, col=1)
+    fig.update_xaxes(title_text="concurrent interviews (N)", row=2, col=1)
+    fig.update_layout(title=title, legend={"font": {"size": 10}})
+    save_plot(fig, path)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -168,6 +179,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for profile in args.profiles:
             level = await measure(n, args.seconds, args.settle, profile=profile, pin=pin)
             levels.append(level)
+            Path(args.out).with_suffix(".partial.json").write_text(
+                json.dumps(levels, indent=1)
+            )  # if a level fails
             c, u = level["client_to_upstream"], level["upstream_to_client"]
             print(
                 f"{profile:7s} N={n:4d} live={level['live']:4d}  c→u p50 {c.get('p50_ms')} p99 {c.get('p99_ms')} "

@@ -69,6 +69,7 @@ from realtime_harness import (  # noqa: E402
     pin_self,
     proc_sample,
     rms,
+    save_plot,
     summary,
 )
 
@@ -366,7 +367,7 @@ def plot(levels: list[dict[str, Any]], path: Path, title: str) -> None:
         title=title, xaxis_title="concurrent interviews (N)", yaxis_title="onset delay (ms, ±20 ms)",
         yaxis2={"overlaying": "y", "side": "right", "title": "app CPU %"},
     )  # fmt: skip
-    fig.write_html(path, include_plotlyjs="directory")
+    save_plot(fig, path)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

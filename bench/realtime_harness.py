@@ -83,6 +83,25 @@ def proc_sample(pid: int) -> tuple[float, int]:
     return cpu, rss
 
 
+def save_plot(fig: Any, path: Path) -> None:
+    """The plot as interactive HTML (plotly.js from its CDN) and, where kaleido finds a Chromium, as a PNG beside it
+    that opens anywhere (BENCHMARKS.md shows the PNG)."""
+    import shutil
+
+    fig.write_html(path, include_plotlyjs="cdn")
+    browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("google-chrome")
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        log.warning("kaleido is not installed: no PNG of %s", path.name)
+        return
+    if browser is None:
+        log.warning("no Chromium for kaleido: no PNG of %s", path.name)
+        return
+    os.environ.setdefault("BROWSER_PATH", browser)
+    fig.write_image(path.with_suffix(".png"), width=1200, height=650)
+
+
 def machine() -> dict[str, Any]:
     model = ""
     with open("/proc/cpuinfo") as f:
@@ -161,7 +180,7 @@ class Processes:
         target = self.workdir / f"upstream-{uuid.uuid4().hex[:6]}.json"
         url = f"ws://127.0.0.1:{self.upstream_port}/bench/dump?{target}"
         try:
-            async with websockets.connect(url):
+            async with websockets.connect(url, open_timeout=120):  # an overloaded fake answers late
                 pass
         except websockets.InvalidStatus as exc:
             if exc.response.status_code != 200:
@@ -452,7 +471,7 @@ def serve_app(args: argparse.Namespace) -> None:
         import interview.realtime as realtime
 
         realtime.LeanRealtimeModel = realtime.OpenAIRealtimeWebSocketModel  # type: ignore[misc]
-        options.update(ws_per_message_deflate=True, loop="asyncio", http="h11")
+        options.update(ws="auto", ws_per_message_deflate=True, loop="asyncio", http="h11")
     app = build_app(settings)
     if os.environ.get("BENCH_GC_TRACE"):
         import gc

@@ -14,6 +14,7 @@ operation). Tool docstrings are prompt text. A tool refused by the domain, or ca
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import threading
@@ -23,7 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from agents import RunContextWrapper, function_tool
 from agents.realtime import RealtimeAgent, RealtimeRunConfig, RealtimeRunner, RealtimeSession
-from agents.realtime.model_inputs import RealtimeModelSendAudio, RealtimeModelSendRawMessage
+from agents.realtime.model_inputs import (
+    RealtimeModelSendAudio,
+    RealtimeModelSendRawMessage,
+    RealtimeModelSendToolOutput,
+)
 from agents.realtime.openai_realtime import _USER_AGENT, OpenAIRealtimeWebSocketModel, TransportConfig
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
@@ -494,8 +499,16 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
       takes them as they are, so its playback tracking for barge-in is unchanged. Anything unexpected in the
       event takes the SDK's full path.
 
-    All three override methods of the pinned SDK (openai-agents 0.22.2); a test fails if their signatures change.
+    - A response is asked for only once the outputs of every function call the service has made are in. The SDK
+      asks after each output; when the candidate talks over the interviewer, two calls can be open at once (the
+      question logged, the answer scored), and the model was asked to go on before it had the second result.
+
+    All four override methods of the pinned SDK (openai-agents 0.22.2); a test fails if their signatures change.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open_calls: set[str] = set()  # call ids the service made whose output is not sent yet
 
     async def _create_websocket_connection(
         self, url: str, headers: dict[str, str], transport_config: TransportConfig | None = None
@@ -520,8 +533,26 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
             return
         await self._websocket.send(append_audio_json(event.audio))
 
+    async def _send_tool_output(self, event: RealtimeModelSendToolOutput) -> None:
+        self._open_calls.discard(event.tool_call.call_id)
+        if event.start_response and self._open_calls:
+            event = dataclasses.replace(event, start_response=False)  # the last output starts the response
+        await super()._send_tool_output(event)
 
     async def _handle_ws_event(self, event: dict[str, Any]) -> None:
+        if isinstance(event, dict) and event.get("type") in (
+            "response.output_item.added",
+            "response.output_item.done",
+        ):
+            item = event.get(
+                "item"
+            )  # the SDK runs a tool for a completed function_call item (`_handle_output_item`)
+            if (
+                isinstance(item, dict)
+                and item.get("type") == "function_call"
+                and item.get("status") == "completed"
+            ):
+                self._open_calls.add(str(item.get("call_id") or ""))
         if (
             isinstance(event, dict)
             and event.get("type") == "response.output_audio.delta"

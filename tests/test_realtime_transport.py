@@ -122,7 +122,9 @@ def test_append_audio_json_is_what_the_sdk_would_have_sent() -> None:
     assert InputAudioBufferAppendEvent.model_validate_json(ours).audio == base64.b64encode(pcm).decode()
 
 
-@pytest.mark.parametrize("name", ["_create_websocket_connection", "_send_audio", "_handle_ws_event"])
+@pytest.mark.parametrize(
+    "name", ["_create_websocket_connection", "_send_audio", "_handle_ws_event", "_send_tool_output"]
+)
 def test_the_lean_model_overrides_methods_the_pinned_sdk_still_has(name: str) -> None:
     """Both overrides replace private methods of openai-agents 0.22.2: an upgrade that renames or reshapes them
     must fail here, not silently bring back the slow path."""
@@ -189,3 +191,48 @@ def test_audio_deltas_reach_the_session_as_the_sdk_would_deliver_them_without_th
     assert whole[0].data == np.arange(480, dtype="<i2").tobytes() and whole[0].item_id == "i1"
     assert last == ("i1", 0)
     assert [e.type for e in broken][:1] == ["raw_server_event"] and "error" in [e.type for e in broken]
+
+
+def test_a_response_is_asked_for_only_once_every_open_call_has_its_output() -> None:
+    """Two calls open (the candidate talked over the interviewer): the first output goes without response.create,
+    the second with it, so the model goes on with both results."""
+    from agents.realtime.model_events import RealtimeModelToolCallEvent
+    from agents.realtime.model_inputs import RealtimeModelSendToolOutput
+
+    class Wire:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, Any]] = []
+
+        async def send(self, payload: str) -> None:
+            self.sent.append(json.loads(payload))
+
+    def call_done(call_id: str) -> dict[str, Any]:
+        return {
+            "type": "response.output_item.done", "event_id": f"e-{call_id}", "response_id": "r", "output_index": 0,
+            "item": {"id": f"item-{call_id}", "type": "function_call", "status": "completed", "call_id": call_id,
+                     "name": "next_question", "arguments": "{}", "object": "realtime.item"},
+        }  # fmt: skip
+
+    async def output(model: LeanRealtimeModel, call_id: str) -> None:
+        call = RealtimeModelToolCallEvent(name="next_question", call_id=call_id, arguments="{}")
+        await model._send_tool_output(
+            RealtimeModelSendToolOutput(tool_call=call, output="{}", start_response=True)
+        )
+        await asyncio.sleep(0.05)  # the SDK sends response.create from a task
+
+    async def scenario() -> list[list[str]]:
+        model = LeanRealtimeModel()
+        wire = Wire()
+        model._websocket = wire  # type: ignore[assignment]
+        steps = []
+        for event in (call_done("a"), call_done("b")):
+            await model._handle_ws_event(event)
+        for call_id in ("a", "b"):
+            await output(model, call_id)
+            steps.append([e["type"] for e in wire.sent])
+            wire.sent.clear()
+        return steps
+
+    first, second = asyncio.run(scenario())
+    assert first == ["conversation.item.create"]
+    assert second == ["conversation.item.create", "response.create"]
