@@ -56,7 +56,6 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         self.lines: list[dict[str, str]] = []
         self._quit = asyncio.Event()
         self._seen_message: Any = None
-        self._held: Any = None  # a non-audio output taken from the queue while gathering audio
         self._last_push = 0.0
         self._push_task: asyncio.Task[None] | None = None
         self._keep_session = (
@@ -100,22 +99,9 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         await conversation.send_audio(pcm.astype("<i2", copy=False).tobytes())
 
     async def emit(self) -> Any:
-        """The next output; audio already queued behind audio goes out with it as one frame (pacing to real time
-        is the transport's: `interview.realtime_transport` for WebSocket clients, aiortc's for WebRTC)."""
-        if self._held is not None:
-            item, self._held = self._held, None
-            return item
-        item = await self._next_output()
-        if not isinstance(item, tuple) or self.out.empty():
-            return item
-        parts = [item[1]]
-        while not self.out.empty():
-            following = self.out.get_nowait()
-            if not isinstance(following, tuple):
-                self._held = following
-                break
-            parts.append(following[1])
-        return item if len(parts) == 1 else (item[0], np.concatenate(parts, axis=1))
+        """The next output. Pacing to real time, and sending queued audio together, is the transport's:
+        `interview.realtime_transport` for WebSocket clients, aiortc's player for WebRTC."""
+        return await self._next_output()
 
     async def _next_output(self) -> Any:
         """The next queued output, or None after EMIT_IDLE_S with nothing (fastrtc's WebRTC player gives up on an
