@@ -139,6 +139,10 @@ class VoiceService:
             def on_outputs(session_ref: str, note: str) -> tuple[Any, ...]:
                 return (*tab.refresh(session_ref), note)
 
+            # Queued: one long-lived stream per connection delivers every update in order. Unqueued, each
+            # update is a fresh run of fastrtc's generator, and Gradio keys its streaming diffs by the
+            # generator's id(): once a freed generator's address is reused, the page is sent a diff it
+            # cannot apply and stops updating.
             audio.on_additional_outputs(
-                on_outputs, outputs=[*outputs, heard], queue=False, show_progress="hidden"
+                on_outputs, outputs=[*outputs, heard], concurrency_limit=None, show_progress="hidden"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import subprocess
@@ -117,3 +118,32 @@ def test_python_app_py_serves_and_migrates_on_postgres(postgres_database: str) -
         assert store.schema_version() == LATEST_VERSION
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("api_key", ["", "sk-test-athena"], ids=["keyless", "realtime"])
+def test_no_streaming_event_runs_unqueued(tmp_path: Path, api_key: str) -> None:
+    """Gradio keys a stream's diffs by id() of its generator and never drops them for unqueued runs.
+
+    Unqueued, every update is a new generator; once a freed one's address is reused, the page is sent a diff
+    of an old run, cannot apply it and stops updating (the keyless voice page froze this way mid-interview).
+    """
+    from settings import load_settings
+
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'athena.db'}",
+        "ATHENA_LOG_FORMAT": "text",
+        "ATHENA_LOCAL_VOICE": "true",
+        "OPENAI_API_KEY": api_key,
+    }
+    app = build_app(load_settings(env, env_file=tmp_path / "absent.env"))
+    try:
+        streaming = [
+            fn
+            for fn in app.blocks.fns.values()
+            if inspect.isgeneratorfunction(fn.fn) or inspect.isasyncgenfunction(fn.fn)
+        ]
+        assert streaming, "expected the voice components' update streams"
+        unqueued = [f"{fn.name} -> {[o._id for o in fn.outputs]}" for fn in streaming if not fn.queue]
+        assert unqueued == []
+    finally:
+        app.close()
