@@ -33,6 +33,7 @@ from agents.realtime.openai_realtime import _USER_AGENT, OpenAIRealtimeWebSocket
 from agents.tool import FunctionTool
 from agents.tool_context import ToolContext
 from openai.types.realtime.response_audio_delta_event import ResponseAudioDeltaEvent
+from openai.types.realtime.response_create_event import ResponseCreateEvent as OpenAIResponseCreateEvent
 
 from interview import grading
 from interview.engine import AskedQuestion, InterviewEngine
@@ -502,13 +503,18 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
     - A response is asked for only once the outputs of every function call the service has made are in. The SDK
       asks after each output; when the candidate talks over the interviewer, two calls can be open at once (the
       question logged, the answer scored), and the model was asked to go on before it had the second result.
+      The same holds for a response.create the SDK held back while another response ran: if that response opened
+      a call, the held request is dropped and the call's output asks instead.
 
-    All four override methods of the pinned SDK (openai-agents 0.22.2); a test fails if their signatures change.
+    All five override methods of the pinned SDK (openai-agents 0.22.2); a test fails if their signatures change.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open_calls: set[str] = set()  # call ids the service made whose output is not sent yet
+        self._response_owed = (
+            False  # a response.create was held back for open calls; the last output sends it
+        )
 
     async def _create_websocket_connection(
         self, url: str, headers: dict[str, str], transport_config: TransportConfig | None = None
@@ -535,9 +541,43 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
 
     async def _send_tool_output(self, event: RealtimeModelSendToolOutput) -> None:
         self._open_calls.discard(event.tool_call.call_id)
-        if event.start_response and self._open_calls:
+        if self._open_calls:
+            self._response_owed = self._response_owed or event.start_response
             event = dataclasses.replace(event, start_response=False)  # the last output starts the response
+        elif self._response_owed and not event.start_response:
+            event = dataclasses.replace(event, start_response=True)
+        if event.start_response:
+            self._response_owed = False
         await super()._send_tool_output(event)
+
+    async def _send_response_create_when_idle(
+        self,
+        request_version: int,
+        *,
+        response_create: OpenAIResponseCreateEvent | None = None,
+        manual: bool = False,
+    ) -> None:
+        if manual or response_create is not None:  # the candidate's typed text and explicit requests: as is
+            await super()._send_response_create_when_idle(
+                request_version, response_create=response_create, manual=manual
+            )
+            return
+        sequencer = self._response_create_sequencer
+        pending = await sequencer.wait_for_response_create_slot(request_version)
+        if pending is None:
+            return
+        if self._open_calls:  # the response that ran meanwhile opened calls: their last output asks instead
+            self._response_owed = True
+            await self._clear_pending_response_create(pending.event_id)
+            return
+        try:
+            await self._send_raw_message(
+                OpenAIResponseCreateEvent(type="response.create", event_id=pending.event_id)
+            )
+        except BaseException:
+            await self._clear_pending_response_create(pending.event_id)
+            raise
+        await sequencer.mark_response_create_sent(pending)
 
     async def _handle_ws_event(self, event: dict[str, Any]) -> None:
         if isinstance(event, dict) and event.get("type") in (

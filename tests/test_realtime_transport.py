@@ -123,7 +123,14 @@ def test_append_audio_json_is_what_the_sdk_would_have_sent() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["_create_websocket_connection", "_send_audio", "_handle_ws_event", "_send_tool_output"]
+    "name",
+    [
+        "_create_websocket_connection",
+        "_send_audio",
+        "_handle_ws_event",
+        "_send_tool_output",
+        "_send_response_create_when_idle",
+    ],
 )
 def test_the_lean_model_overrides_methods_the_pinned_sdk_still_has(name: str) -> None:
     """Both overrides replace private methods of openai-agents 0.22.2: an upgrade that renames or reshapes them
@@ -236,3 +243,65 @@ def test_a_response_is_asked_for_only_once_every_open_call_has_its_output() -> N
     first, second = asyncio.run(scenario())
     assert first == ["conversation.item.create"]
     assert second == ["conversation.item.create", "response.create"]
+
+
+def test_a_response_held_back_by_a_running_one_still_waits_for_calls_that_one_opened() -> None:
+    """The race the soak flagged: a tool's output arrives while the service runs another response (the candidate
+    spoke), so the SDK holds its response.create until that response is done. If that response opened a call of
+    its own, the held response.create must wait for that call's output too, or the model goes on without it."""
+    from agents.realtime.model_events import RealtimeModelToolCallEvent
+    from agents.realtime.model_inputs import RealtimeModelSendToolOutput
+
+    class Wire:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, Any]] = []
+
+        async def send(self, payload: str) -> None:
+            self.sent.append(json.loads(payload))
+
+    def response(kind: str, rid: str) -> dict[str, Any]:
+        status = "in_progress" if kind == "created" else "completed"
+        body = {"id": rid, "object": "realtime.response", "status": status, "output": []}
+        return {"type": f"response.{kind}", "event_id": f"e-{kind}-{rid}", "response": body}
+
+    def call_done(call_id: str, rid: str) -> dict[str, Any]:
+        return {
+            "type": "response.output_item.done", "event_id": f"e-{call_id}", "response_id": rid, "output_index": 0,
+            "item": {"id": f"item-{call_id}", "type": "function_call", "status": "completed", "call_id": call_id,
+                     "name": "log_response_evaluation", "arguments": "{}", "object": "realtime.item"},
+        }  # fmt: skip
+
+    async def scenario() -> list[list[str]]:
+        model = LeanRealtimeModel()
+        wire = Wire()
+        model._websocket = wire  # type: ignore[assignment]
+        steps: list[list[str]] = []
+
+        async def step(*events: dict[str, Any], output: str | None = None) -> None:
+            for event in events:
+                await model._handle_ws_event(event)
+            if output is not None:
+                call = RealtimeModelToolCallEvent(
+                    name="log_response_evaluation", call_id=output, arguments="{}"
+                )
+                await model._send_tool_output(
+                    RealtimeModelSendToolOutput(tool_call=call, output="{}", start_response=True)
+                )
+            await asyncio.sleep(0.05)  # the SDK sends response.create from a task
+            steps.append([e["type"] for e in wire.sent])
+            wire.sent.clear()
+
+        await step(response("created", "r0"), call_done("a", "r0"), response("done", "r0"))
+        await step(response("created", "r1"))  # the service starts another response while tool a runs
+        await step(output="a")  # held: r1 is running
+        await step(call_done("b", "r1"), response("done", "r1"))  # r1 opened call b and ended
+        await step(output="b")
+        return steps
+
+    assert asyncio.run(scenario()) == [
+        [],
+        [],
+        ["conversation.item.create"],
+        [],  # not response.create: call b is open
+        ["conversation.item.create", "response.create"],
+    ]
