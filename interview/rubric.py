@@ -2,7 +2,9 @@
 
 Cue semantics (data/questions/*.yaml): a cue is space-separated slots; a slot is `a|b|c` alternatives; a slot
 matches when some word of the sentence starts with one of its alternatives; a cue matches when all its slots match
-within one sentence. A key point is made when any of its cues matches; a misconception appears likewise.
+within one sentence. A key point is made when any of its cues matches; a misconception appears likewise, except in a
+sentence that denies it ("WHERE and HAVING are not interchangeable"): a sentence with a negation the cue itself
+does not ask for does not count as holding the misconception.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Protocol
 MISCONCEPTION_PENALTY = 0.15
 _WORD = re.compile(r"[a-z0-9_]+(?:'[a-z]+)?")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+# Negations of the verb only: "no" and "none" mostly qualify a noun ("rows with no match") and deny nothing.
+_NEGATIONS = frozenset({"not", "never", "cannot", "neither", "nor"})
 _NUMBER_WORDS = {
     "zero": "0",
     "one": "1",
@@ -133,11 +137,36 @@ def cue_matches(cue: str, words: Sequence[str]) -> bool:
     return bool(slots) and all(_slot_matches(slot, words) for slot in slots)
 
 
+_CONTRACTIONS = frozenset(
+    f"{verb}n't"
+    for verb in ("do", "does", "did", "is", "are", "was", "were", "ca", "wo", "would", "should", "could", "has",
+                 "have", "had", "must", "need", "ai")
+)  # fmt: skip
+
+
+def is_negation(word: str) -> bool:
+    """`not`, `never`, `doesn't`, `doesnt` and the like."""
+    return word in _NEGATIONS or word in _CONTRACTIONS or word.replace("nt", "n't", 1) in _CONTRACTIONS
+
+
+def _denied(cue: str, words: Sequence[str]) -> bool:
+    """The sentence negates what the cue describes: it has a negation, and the cue asks for none itself."""
+    alternatives = [alt for slot in cue.lower().split() for alt in slot.split("|") if alt]
+    asks_for_one = any(is_negation(alt) or is_negation(alt + "'t") for alt in alternatives)  # "doesn|doesnt"
+    if asks_for_one:
+        return False
+    return any(is_negation(w) for w in words)
+
+
 def find_evidence(
-    cues: Sequence[str], answer_sentences: Sequence[Sequence[str]], raw: Sequence[str]
+    cues: Sequence[str],
+    answer_sentences: Sequence[Sequence[str]],
+    raw: Sequence[str],
+    *,
+    unless_denied: bool = False,
 ) -> str | None:
     for words, text in zip(answer_sentences, raw, strict=True):
-        if any(cue_matches(cue, words) for cue in cues):
+        if any(cue_matches(cue, words) and not (unless_denied and _denied(cue, words)) for cue in cues):
             return text
     return None
 
@@ -161,7 +190,7 @@ def score_answer(answer: str, key_points: Sequence[Any], misconceptions: Sequenc
         points.append(PointResult(p.id, p.text, float(p.weight), evidence is not None, evidence))
     found = []
     for m in misconceptions:
-        evidence = find_evidence(m.cues, answer_sentences, raw_sentences)
+        evidence = find_evidence(m.cues, answer_sentences, raw_sentences, unless_denied=True)
         if evidence is not None:
             found.append(PointResult(m.id, m.text, 0.0, True, evidence))
     total_weight = sum(p.weight for p in points) or 1.0

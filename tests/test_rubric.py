@@ -134,3 +134,41 @@ def test_breakdown_is_json_ready() -> None:
 def test_number_words_fold_the_same_way_in_cues_and_answers() -> None:
     assert cue_matches("one|single row", sentences("exactly 1 row comes back")[0])
     assert cue_matches("1 row", sentences("just one row")[0])
+
+
+@pytest.mark.parametrize(
+    ("answer", "held"),
+    [
+        ("A left join drops the unmatched rows.", True),
+        ("A left join never drops unmatched rows.", False),
+        ("A left join drops the unmatched rows, the ones with no match.", True),  # "no" qualifies a noun
+        ("A left join doesn't remove the unmatched rows, it keeps them.", False),
+        ("A left join doesnt discard unmatched rows", False),  # a transcript without the apostrophe
+        ("It is not true that an inner join keeps everything. A left join drops unmatched rows.", True),
+    ],
+)
+def test_a_misconception_denied_in_its_sentence_is_not_held(answer: str, held: bool) -> None:
+    result = score_answer(answer, KEY_POINTS, MISCONCEPTIONS)
+    assert bool(result.misconceptions) is held
+
+
+def test_a_misconception_that_is_itself_a_negation_still_counts() -> None:
+    order = Mis(
+        "order",
+        "Believes the column order of a composite index doesn't matter.",
+        ["order doesn|doesnt matter"],
+    )
+    assert score_answer("The column order doesn't matter.", [], [order]).misconceptions
+    assert not score_answer("The column order matters a lot.", [], [order]).misconceptions
+
+
+def test_the_bank_where_vs_having_question_credits_a_denial() -> None:
+    from interview.questions import load_bank
+
+    rubric = load_bank().get("agg-where-vs-having").rubric
+    assert rubric is not None
+    denied = score_answer(
+        "WHERE and HAVING are not interchangeable.", rubric.key_points, rubric.misconceptions
+    )
+    held = score_answer("WHERE and HAVING are interchangeable.", rubric.key_points, rubric.misconceptions)
+    assert not denied.misconceptions and [m.id for m in held.misconceptions]
