@@ -129,7 +129,11 @@ async def interview(engine: Any, tools: dict[str, Any], who: str, answers: int, 
     return errors
 
 
-async def level(url: str, n: int, answers: int, pool: int) -> dict[str, Any]:
+async def level(url: str, n: int, answers: int, pool: int, workers: int | None = None) -> dict[str, Any]:
+    """One run at N interviews; `workers` sizes the loop's default executor, where the SDK runs sync tools
+    (None: asyncio's default, min(32, cores + 4))."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from app import settle_heap
     from interview.engine import EngineConfig, InterviewEngine
     from interview.questions import load_bank
@@ -137,6 +141,9 @@ async def level(url: str, n: int, answers: int, pool: int) -> dict[str, Any]:
     from store import Store
 
     store = Store.open(url, pool_size=pool)
+    executor = ThreadPoolExecutor(max_workers=workers) if workers else None
+    if executor is not None:
+        asyncio.get_running_loop().set_default_executor(executor)
     try:
         engine = InterviewEngine(store, load_bank(), EngineConfig(max_questions=50))
         tools = {t.name: t for t in build_agent().tools}
@@ -151,9 +158,12 @@ async def level(url: str, n: int, answers: int, pool: int) -> dict[str, Any]:
         wall = time.perf_counter() - t0
     finally:
         store.close()
+        if executor is not None:
+            executor.shutdown(wait=False)
     ms, lag = np.array(timings), np.array(probe.lags)
     return {
         "n": n,
+        "tool_threads": workers or "default",
         "evaluations": int(ms.size),
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
@@ -199,7 +209,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["sqlite"] = []
         for n in args.n:
             url = f"sqlite:///{Path(tmp) / f'athena-{n}.db'}"
-            results["sqlite"].append(await level(url, n, args.answers, args.pool))
+            results["sqlite"].append(await level(url, n, args.answers, args.pool, args.workers))
             print("sqlite    ", results["sqlite"][-1], flush=True)
     made = pg_database(args.pg) if args.pg else None
     if made is None:
@@ -209,7 +219,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             results["postgresql"] = []
             for n in args.n:
-                results["postgresql"].append(await level(url, n, args.answers, args.pool))
+                results["postgresql"].append(await level(url, n, args.answers, args.pool, args.workers))
                 print("postgresql", results["postgresql"][-1], flush=True)
         finally:
             drop()
@@ -223,6 +233,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=20, help="database connections (ATHENA_DB_POOL_SIZE)")
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL ('' to skip)")
     parser.add_argument("--quick", action="store_true", help="N = 1, 50")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads for the SDK's sync tools (default: asyncio's own)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "write_path.json"))
     args = parser.parse_args()
     if args.quick:
