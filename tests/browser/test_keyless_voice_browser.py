@@ -31,6 +31,7 @@ def test_a_spoken_interview_runs_from_employee_id_to_report(tmp_path: Path) -> N
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}\n{app_lines[-6000:]}"
     shown = json.loads(run.stdout.strip().splitlines()[-1])
     assert any("know" in h.lower() for h in shown["heard"]), shown  # the speech was transcribed
+    assert shown["reconnected"], shown  # Stop and Record again mid-interview, and the page kept up
     assert "Overall score: 0.00" in shown["report"] and "Recommendations" in shown["report"]
     store = Store.open(f"sqlite:///{db}")
     try:

@@ -1,6 +1,7 @@
 """Run inside a private network namespace: the app, and Chromium whose fake microphone says "I don't know".
 
-The candidate starts by employee ID, presses Record, and answers every question by voice until the report.
+The candidate starts by employee ID, presses Record, and answers every question by voice until the report. Once the
+second question is up, the candidate presses Stop and Record again: the page must keep updating on the new connection.
 Prints one JSON line with what the page showed; exits non-zero when the interview did not complete.
 Usage: python -m tests.browser.scenarios.keyless_voice DB_PATH WAV_PATH OUT_DIR
 """
@@ -21,7 +22,7 @@ def main() -> int:
     db, wav, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     port = free_port()
     env = {"DATABASE_URL": f"sqlite:///{db}", "ATHENA_MAX_QUESTIONS": "3"}
-    result: dict[str, object] = {"heard": [], "completed": False}
+    result: dict[str, object] = {"heard": [], "completed": False, "reconnected": False}
     with running_app(env, port, out / "app.log") as url, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -44,9 +45,15 @@ def main() -> int:
             heard = page.locator("#voice-heard").inner_text().strip()
             if heard and (not result["heard"] or result["heard"][-1] != heard):  # type: ignore[index]
                 result["heard"].append(heard)  # type: ignore[union-attr]
-            if "is complete" in page.locator("#interview-state").inner_text():
+            state = page.locator("#interview-state").inner_text()
+            if "is complete" in state:
                 result["completed"] = True
                 break
+            if "question 2 of 3" in state and not result["reconnected"]:
+                page.locator("#voice button", has_text="Stop").first.click()
+                page.wait_for_timeout(1500)
+                page.locator("#voice button", has_text="Record").first.click()
+                result["reconnected"] = True
         page.wait_for_timeout(500)
         result["report"] = page.locator("#interview-report").inner_text()
         result["status"] = page.locator("#interview-state").inner_text()
