@@ -1,8 +1,8 @@
 """Realtime interviews over WebSocket: N candidates against one app process; the delay Athena adds per frame.
 
 For each N: a fresh app process (SQLite in a temp directory) and a fake Realtime service process; N clients in this
-process stream 24 kHz mu-law audio in real time (20 ms frames; 1.2 s of speech every 10 s) on /interview, and the
-fake answers each utterance with tool calls (log_response_evaluation, next_question, log_question_asked) and 20 ms
+process stream 24 kHz mu-law audio in real time (20 ms frames unless `--frame-ms`; 1.2 s of speech every 10 s) on
+/interview, and the fake answers each utterance with tool calls (log_response_evaluation, next_question, log_question_asked) and 20 ms
 audio chunks in real time. Every frame is marked and timestamped at both ends (see bench/realtime_harness.py).
 
 Figures per N: added latency per frame each way (p50, p99, max), frames over 20 ms, late (> 100 ms) and dropped,
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 
 async def measure(
-    n: int, seconds: float, settle_s: float, profile: str = "athena", pin: bool = False
+    n: int, seconds: float, settle_s: float, profile: str = "athena", pin: bool = False, frame_ms: int = 20
 ) -> dict[str, Any]:
     """One load level on fresh processes (`profile`: athena, or a baseline: stock or relay)."""
     with tempfile.TemporaryDirectory(prefix="athena-load-") as tmp:
@@ -59,7 +59,7 @@ async def measure(
             await procs.start(max_connections=max(20, n + 20), profile=profile, pin=pin)
             await asyncio.sleep(2)
             _, idle_rss = proc_sample(procs.app.pid)
-            crowd = Crowd(procs.base_url)
+            crowd = Crowd(procs.base_url, frame_ms=frame_ms)
             tasks = await crowd.run(n)
             deadline = time.monotonic() + 60 + n * 0.2
             while len(crowd.live) < n and time.monotonic() < deadline:
@@ -95,6 +95,7 @@ async def measure(
     return {
         "n": n,
         "profile": profile,
+        "client_frame_ms": frame_ms,
         "live": live_at_start,
         "seconds": round(wall, 1),
         "client_to_upstream": c2u,
@@ -177,7 +178,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         pin_self()
     for n in args.n:
         for profile in args.profiles:
-            level = await measure(n, args.seconds, args.settle, profile=profile, pin=pin)
+            level = await measure(
+                n, args.seconds, args.settle, profile=profile, pin=pin, frame_ms=args.frame_ms
+            )
             levels.append(level)
             Path(args.out).with_suffix(".partial.json").write_text(
                 json.dumps(levels, indent=1)
@@ -196,6 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "pinned": pin,
         "seconds_per_level": args.seconds,
+        "client_frame_ms": args.frame_ms,
         "levels": levels,
         "knee_n": knee(by["athena"]),
         "baseline_knee_n": {p: knee(by[p]) for p in PROFILES[1:] if by[p]},
@@ -210,6 +214,10 @@ def main() -> None:
         "--settle", type=float, default=5.0, help="seconds after all are live, before measuring"
     )
     parser.add_argument("--quick", action="store_true", help="N = 1, 10, 50 for 15 s each")
+    parser.add_argument(
+        "--frame-ms", type=int, default=20, choices=(20, 40, 60, 100),
+        help="audio per client message (the issue's load is 20 ms; larger frames show what a client can change)",
+    )  # fmt: skip
     parser.add_argument(
         "--baseline", action="store_true",
         help="also measure each N on the baselines: stock (the SDK's and uvicorn's defaults) and relay (the floor)",

@@ -38,7 +38,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 24_000
-FRAME = RATE // 50  # 480 samples: 20 ms
 MAGIC = bytes([0x72, 0xF9, 0x74, 0xFB])  # small -/+/-/+ values: no tone or silence looks like this
 MARK_LEN = len(MAGIC) + 4 + 6  # magic, id (4 nibbles), sequence (6 nibbles)
 log = logging.getLogger(__name__)
@@ -241,6 +240,7 @@ class Crowd:
     base_url: str
     speak_ms: int = 1200
     cycle_ms: int = 10_000
+    frame_ms: int = 20  # audio per message; the app forwards each message to the model as one append
     sent: list[tuple[int, int, float]] = field(default_factory=list)  # (client, seq, t) frames sent
     received: list[tuple[int, int, float]] = field(default_factory=list)  # (conn, seq, t) frames heard
     slips: list[float] = field(default_factory=list)  # how late the client sent each frame (its own lag)
@@ -255,8 +255,9 @@ class Crowd:
 
         url = self.base_url.replace("http://", "ws://") + "/interview/websocket/offer"
         seq = 0
-        tone = ulaw_tone(FRAME * 50)
-        silence = b"\xff" * FRAME
+        size = RATE * self.frame_ms // 1000  # samples (= mu-law bytes) per message
+        tone = ulaw_tone(size * 50)
+        silence = b"\xff" * size
         n = 0
         while not self.stop.is_set():
             n += 1
@@ -277,14 +278,14 @@ class Crowd:
                     start = loop.time()
                     k = 0
                     while not self.stop.is_set() and not reader.done():
-                        due = start + k * 0.02
+                        due = start + k * self.frame_ms / 1000
                         delay = due - loop.time()
                         if delay > 0:
                             await asyncio.sleep(delay)
                         self.slips.append(max(0.0, -delay))
-                        in_cycle = (k * 20) % self.cycle_ms
+                        in_cycle = (k * self.frame_ms) % self.cycle_ms
                         body = (
-                            tone[(k % 50) * FRAME + MARK_LEN : (k % 50 + 1) * FRAME]
+                            tone[(k % 50) * size + MARK_LEN : (k % 50 + 1) * size]
                             if 2000 <= in_cycle < 2000 + self.speak_ms
                             else silence[MARK_LEN:]
                         )
