@@ -352,25 +352,28 @@ def check_bank(
     timeout_s: float = 10.0,
 ) -> BankCheck:
     """Validate the bank: schema, unique ids, coverage, cues, and (run_sql) every hands-on question's SQL."""
+    from interview import question_files as files
     from interview import questions as qs
 
     started = time.monotonic()
     folder = Path(path or qs.BANK_DIR).resolve()
-    found, problems = qs.read_bank(folder, datasets_dir)
+    found, problems = files.read_bank(folder, datasets_dir)
     bank = qs.QuestionBank(found)
     for category in qs.CATEGORIES:
         for difficulty in qs.DIFFICULTIES:
             if not bank.select(category=category, difficulty=difficulty):
                 problems.append(f"coverage: no valid {difficulty} question in {category}")
-    if len(bank) < qs.MIN_QUESTIONS:
-        problems.append(f"coverage: {len(bank)} valid questions; the bank needs at least {qs.MIN_QUESTIONS}")
+    if len(bank) < files.MIN_QUESTIONS:
+        problems.append(
+            f"coverage: {len(bank)} valid questions; the bank needs at least {files.MIN_QUESTIONS}"
+        )
     hands_on = bank.select(kind="hands_on")
     if 2 * len(hands_on) < len(bank):
         problems.append(
             f"coverage: {len(hands_on)} of {len(bank)} questions are hands-on; at least half must be"
         )
     for question in bank.select(kind="conceptual"):
-        problems.extend(qs.unmatchable_cues(question))
+        problems.extend(files.unmatchable_cues(question))
     notes: list[str] = []
     if run_sql:
         try:
@@ -387,6 +390,7 @@ def check_bank(
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m interview.questions --check | --list [--path DIR]`."""
+    from interview import question_files as files
     from interview import questions as qs
 
     parser = argparse.ArgumentParser(
@@ -417,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.list:
-        found, problems = qs.read_bank(args.path.resolve(), args.datasets)
+        found, problems = files.read_bank(args.path.resolve(), args.datasets)
         for q in found:
             print(
                 f"{q.id:<48} {q.category:<21} {q.difficulty:<12} {q.kind:<10} {' '.join(q.prompt.split())[:90]}"

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from interview.practice import check_bank, main
+from interview.question_files import unmatchable_cues
 from interview.questions import (
     BANK_DIR,
     CATEGORIES,
@@ -22,7 +23,6 @@ from interview.questions import (
     QuestionBankError,
     WrongAnswer,
     load_bank,
-    unmatchable_cues,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -438,7 +438,7 @@ def test_unmatchable_cues_are_found() -> None:
     talk = conceptual("joins-x")
     bank_file = {"category": "joins", "questions": [talk]}
     talk["rubric"]["key_points"][0]["cues"] = ["left-join rows", "three valued"]
-    from interview.questions import _Checker
+    from interview.question_files import _Checker
 
     question = _Checker("joins.yaml", "joins", bank_file["questions"][0], 1, {"company"}).question()
     assert isinstance(question, Question)
@@ -449,7 +449,7 @@ def test_unmatchable_cues_are_found() -> None:
 
 
 def load_question(item: dict[str, Any]) -> Question:
-    from interview.questions import _Checker
+    from interview.question_files import _Checker
 
     q = _Checker("joins.yaml", "joins", item, 1, {"company", "empty_groups"}).question()
     assert q is not None
