@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -29,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from analytics.console_snapshot import ConsoleSnapshots
-from analytics.console_worker import _HEADER, MAX_FRAME
+from analytics.console_worker import MAX_FRAME
 from analytics.duck import DuckError
+from interview.sandbox import FrameTooLarge, PipeClosed, read_frame, write_frame
 from settings import ROOT, Settings
 from store import Store
 
@@ -110,7 +110,6 @@ class _Worker:
             close_fds=True,
             start_new_session=True,
         )
-        self._buffer = b""
         self.snapshot = ""  # the copy of the database this worker has open
         threads = max(1, min(4, os.cpu_count() or 1))
         self._send(
@@ -143,41 +142,20 @@ class _Worker:
     def _send(self, message: dict[str, Any]) -> None:
         import json
 
-        data = json.dumps(message).encode()
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(_HEADER.pack(len(data)) + data)
-            self.proc.stdin.flush()
+            write_frame(self.proc.stdin, json.dumps(message).encode())
         except (BrokenPipeError, OSError):
             raise _WorkerGone() from None
-
-    def _read_exact(self, size: int, deadline: float) -> bytes | None:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while len(self._buffer) < size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, max(65536, size - len(self._buffer)))
-            if not chunk:
-                raise _WorkerGone()
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
 
     def _receive(self, deadline: float) -> dict[str, Any] | None:
         import json
 
-        header = self._read_exact(_HEADER.size, deadline)
-        if header is None:
-            return None
-        (size,) = _HEADER.unpack(header)
-        if size > MAX_FRAME:
-            raise _WorkerGone()
-        body = self._read_exact(size, deadline)
+        assert self.proc.stdout is not None
+        try:
+            body = read_frame(self.proc.stdout.fileno(), deadline, MAX_FRAME)
+        except (PipeClosed, FrameTooLarge):
+            raise _WorkerGone() from None
         if body is None:
             return None
         message = json.loads(body)

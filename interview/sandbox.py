@@ -27,12 +27,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
 WORKER_PATH = Path(__file__).with_name("sandbox_worker.py")
-_HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">I")  # a frame: its length, big-endian, then the bytes
 _MAX_FRAME = 256 * 1024 * 1024
 _START_TIMEOUT_S = 20.0
 
@@ -152,6 +152,48 @@ def _tidy(message: str) -> str:
     return text[:800] if text else "The query failed."
 
 
+class PipeClosed(Exception):
+    """The worker's end of the pipe closed."""
+
+
+class FrameTooLarge(Exception):
+    """The worker announced a frame over the size limit."""
+
+
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
+    """Send one length-prefixed frame to a worker process (the sandbox's and the SQL console's)."""
+    stream.write(HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(fd: int, deadline: float, max_size: int) -> bytes | None:
+    """One length-prefixed frame's payload from a worker's pipe, or None when the deadline (monotonic) passes
+    first. Raises PipeClosed when the pipe closes and FrameTooLarge for a frame over `max_size` bytes."""
+    header = _read_exact(fd, HEADER.size, deadline)
+    if header is None:
+        return None
+    (size,) = HEADER.unpack(header)
+    if size > max_size:
+        raise FrameTooLarge(f"{size} bytes")
+    return _read_exact(fd, size, deadline)
+
+
+def _read_exact(fd: int, size: int, deadline: float) -> bytes | None:
+    buffer = bytearray()
+    while len(buffer) < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return None
+        chunk = os.read(fd, min(1 << 20, size - len(buffer)))
+        if not chunk:
+            raise PipeClosed
+        buffer += chunk
+    return bytes(buffer)
+
+
 class _WorkerDied(Exception):
     """The worker's pipe closed: it crashed or was killed."""
 
@@ -228,35 +270,20 @@ class _Worker:
 
     def _send(self, message: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
-        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
-        self.proc.stdin.flush()
+        write_frame(self.proc.stdin, pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _receive(self, deadline: float) -> dict[str, Any] | None:
         """Read one frame before the deadline; None if the worker overran it, _WorkerDied if its pipe closed."""
         assert self.proc is not None and self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        buffer = bytearray()
-        needed = _HEADER.size
-        have_header = False
-        while len(buffer) < needed:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                return None
-            chunk = os.read(fd, min(1 << 20, needed - len(buffer)))
-            if not chunk:
-                raise _WorkerDied
-            buffer += chunk
-            if not have_header and len(buffer) >= _HEADER.size:
-                (size,) = _HEADER.unpack(bytes(buffer[: _HEADER.size]))
-                if size > _MAX_FRAME:
-                    return None
-                needed = _HEADER.size + size
-                have_header = True
-        message = _SafeUnpickler(io.BytesIO(bytes(buffer[_HEADER.size :]))).load()
+        try:
+            payload = read_frame(self.proc.stdout.fileno(), deadline, _MAX_FRAME)
+        except PipeClosed:
+            raise _WorkerDied from None
+        except FrameTooLarge:
+            return None
+        if payload is None:
+            return None
+        message = _SafeUnpickler(io.BytesIO(payload)).load()
         return message if isinstance(message, dict) else None
 
     def run(
