@@ -429,6 +429,62 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 class Settings:
     """Parsed settings: attribute per setting (ATHENA_PORT -> .port, DATABASE_URL -> .database_url)."""
 
+    # One annotation per entry of SETTINGS, for the type checker; tests/test_settings.py keeps the two in step.
+    database_url: str
+    host: str
+    port: int
+    db_pool_size: int
+    log_level: str
+    log_format: str
+    openai_api_key: str
+    realtime_model: str
+    realtime_url: str
+    realtime_voice: str
+    realtime_vad: str
+    realtime_vad_threshold: float
+    realtime_vad_silence_ms: int
+    realtime_vad_prefix_padding_ms: int
+    realtime_vad_eagerness: str
+    realtime_noise_reduction: str
+    realtime_transcription_model: str
+    realtime_transcription_language: str
+    realtime_renew_minutes: float
+    realtime_max_reconnects: int
+    realtime_backoff_s: float
+    realtime_backoff_max_s: float
+    realtime_connect_timeout_s: float
+    realtime_max_connections: int
+    max_questions: int
+    max_minutes: int
+    recent_sessions: int
+    grading_timeout_s: float
+    local_voice: bool
+    stt_model: str
+    tts_voice: str
+    vad_min_silence_ms: int
+    turn_provider: str
+    turn_id: str
+    turn_secret: str
+    admin_password: str
+    session_secret: str
+    session_hours: int
+    login_max_attempts: int
+    login_window_s: int
+    console_timeout_s: float
+    console_max_rows: int
+    console_memory_mb: int
+    api_max_body_bytes: int
+    metrics: str
+    metrics_token: str
+    api_rate_limit: int
+    max_request_mb: int
+    frame_ancestors: str
+    min_free_disk_mb: int
+    backup_dir: str
+    backup_interval_hours: float
+    backup_keep: int
+    transcript_retention_days: int
+
     def __init__(self, values: Mapping[str, Any]):
         self._values = dict(values)
         for setting in SETTINGS:

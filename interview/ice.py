@@ -4,7 +4,7 @@ or a TURN relay through fastrtc's credential helpers where it cannot (a Hugging 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from settings import Settings
@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 NO_ICE: dict[str, Any] = {"iceServers": []}
 SERVER_TTL_S = 360_000  # the server's own credentials last the process's life; browsers get fresh ones
-ClientConfig = dict[str, Any] | Callable[[], Awaitable[dict[str, Any]]]
+ClientConfig = dict[str, Any] | Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 
 
 def ice_configuration(settings: Settings) -> tuple[ClientConfig, dict[str, Any]]:

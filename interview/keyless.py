@@ -216,7 +216,9 @@ class KeylessInterviewer:
 
     def _hands_on(self, text: str, sql: str | None) -> list[Turn]:
         q = self.question
-        assert q is not None and self.current is not None
+        assert (
+            q is not None and q.reference_sql is not None and self.current is not None
+        )  # the bank checks hands-on SQL
         query = sql or extract_sql(text)
         if query is None:
             if is_no_answer(text):

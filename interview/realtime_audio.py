@@ -79,14 +79,17 @@ class RealtimeInterviewHandler(AsyncStreamHandler):
         """WebRTC input at the handler's rate, one output frame per input frame. fastrtc sizes its resampler's
         frames by the input's sample count (960 at 48 kHz), which at 24 kHz is 40 ms: every other 20 ms frame
         waited for the next one before reaching the model."""
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(
+        resampler = self._resampler
+        if resampler is None:
+            resampler = av.AudioResampler(
                 format="s16",
                 layout=self.expected_layout,
                 rate=self.input_sample_rate,
                 frame_size=max(1, frame.samples * self.input_sample_rate // frame.sample_rate),
             )
-        yield from self._resampler.resample(frame)
+            # fastrtc declares the attribute as None
+            self._resampler = resampler  # type: ignore[assignment]
+        yield from resampler.resample(frame)
 
     async def receive(self, frame: tuple[int, np.ndarray]) -> None:
         conversation = self.conversation

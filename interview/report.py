@@ -68,7 +68,7 @@ class Report:
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Report:
+    def from_row(cls, row: Mapping[Any, Any]) -> Report:
         details = json.loads(row["details"]) if row.get("details") else {}
         return cls(
             overall_score=float(details.get("overall_score", 0.0)),

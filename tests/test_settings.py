@@ -97,3 +97,34 @@ def test_every_setting_has_help_and_a_valid_default(tmp_path: Path) -> None:
     for s in SETTINGS:
         assert s.help.strip().endswith("."), s.name
         s.parse(s.name, s.default)  # a default must pass its own validation
+
+
+def test_the_settings_class_declares_each_setting_with_the_type_it_parses_to(tmp_path: Path) -> None:
+    """The annotations on Settings are what the type checker sees; they must name every setting, and nothing
+    else, with the type its parser returns."""
+    from typing import get_type_hints
+
+    from settings import Settings
+
+    hints = get_type_hints(Settings)
+    assert set(hints) == {s.attr for s in SETTINGS}
+    parsed = load(tmp_path)
+    wrong = {a: (t.__name__, type(getattr(parsed, a)).__name__) for a, t in hints.items()}
+    assert {a: v for a, v in wrong.items() if v[0] != v[1]} == {}
+
+
+def test_the_packages_type_check() -> None:
+    """mypy over the packages, as configured in pyproject.toml (the style guide's type checker)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if (
+        shutil.which("mypy") is None
+        and subprocess.run([sys.executable, "-m", "mypy", "--version"]).returncode
+    ):
+        pytest.skip("mypy is not installed (pip install -r requirements-dev.txt)")
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
