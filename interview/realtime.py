@@ -512,9 +512,8 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open_calls: set[str] = set()  # call ids the service made whose output is not sent yet
-        self._response_owed = (
-            False  # a response.create was held back for open calls; the last output sends it
-        )
+        # A response.create was held back for open calls: the last one's output sends it.
+        self._response_owed = False
 
     async def _create_websocket_connection(
         self, url: str, headers: dict[str, str], transport_config: TransportConfig | None = None
