@@ -2,9 +2,9 @@
 
 Cue semantics (data/questions/*.yaml): a cue is space-separated slots; a slot is `a|b|c` alternatives; a slot
 matches when some word of the sentence starts with one of its alternatives; a cue matches when all its slots match
-within one sentence. A key point is made when any of its cues matches; a misconception appears likewise, except in a
-sentence that denies it ("WHERE and HAVING are not interchangeable"): a sentence with a negation the cue itself
-does not ask for does not count as holding the misconception.
+within one sentence. A key point is made when any of its cues matches; a misconception appears likewise, except
+where the sentence denies it ("WHERE and HAVING are not interchangeable"): a negation a few words before a word
+the cue matched, when the cue itself asks for none, means the candidate does not hold the misconception.
 """
 
 from __future__ import annotations
@@ -149,13 +149,21 @@ def is_negation(word: str) -> bool:
     return word in _NEGATIONS or word in _CONTRACTIONS or word.replace("nt", "n't", 1) in _CONTRACTIONS
 
 
+_NEGATION_REACH = 3  # a negation denies the words up to this far after it ("is not really interchangeable")
+
+
 def _denied(cue: str, words: Sequence[str]) -> bool:
-    """The sentence negates what the cue describes: it has a negation, and the cue asks for none itself."""
-    alternatives = [alt for slot in cue.lower().split() for alt in slot.split("|") if alt]
-    asks_for_one = any(is_negation(alt) or is_negation(alt + "'t") for alt in alternatives)  # "doesn|doesnt"
-    if asks_for_one:
+    """The sentence negates what the cue describes: a negation shortly before one of the words the cue matched,
+    when the cue asks for no negation itself. "A left join never drops unmatched rows" denies "left drops
+    unmatched"; "A left join drops unmatched rows, not the inner join" does not."""
+    alternatives = [_NUMBER_WORDS.get(a, a) for slot in cue.lower().split() for a in slot.split("|") if a]
+    if any(
+        is_negation(alt) or is_negation(alt + "'t") for alt in alternatives
+    ):  # "order doesn|doesnt matter"
         return False
-    return any(is_negation(w) for w in words)
+    matched = [i for i, w in enumerate(words) if any(w.startswith(a) for a in alternatives)]
+    negations = [i for i, w in enumerate(words) if is_negation(w)]
+    return any(0 < m - n <= _NEGATION_REACH for n in negations for m in matched)
 
 
 def find_evidence(

@@ -145,6 +145,11 @@ def test_number_words_fold_the_same_way_in_cues_and_answers() -> None:
         ("A left join doesn't remove the unmatched rows, it keeps them.", False),
         ("A left join doesnt discard unmatched rows", False),  # a transcript without the apostrophe
         ("It is not true that an inner join keeps everything. A left join drops unmatched rows.", True),
+        (
+            "A left join drops unmatched rows, not the inner join.",
+            True,
+        ),  # the negation is about something else
+        ("I don't think a left join drops the unmatched rows.", False),
     ],
 )
 def test_a_misconception_denied_in_its_sentence_is_not_held(answer: str, held: bool) -> None:
