@@ -23,10 +23,8 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +35,10 @@ from realtime_harness import (  # noqa: E402
     Processes,
     can_pin,
     latencies,
+    level_figures,
     machine,
+    measure_window,
     pin_self,
-    proc_sample,
     save_plot,
     summary,
 )
@@ -57,67 +56,28 @@ async def measure(
         procs = Processes(Path(tmp))
         try:
             await procs.start(max_connections=max(20, n + 20), profile=profile, pin=pin)
-            await asyncio.sleep(2)
-            _, idle_rss = proc_sample(procs.app.pid)
             crowd = Crowd(procs.base_url, frame_ms=frame_ms)
-            tasks = await crowd.run(n)
-            deadline = time.monotonic() + 60 + n * 0.2
-            while len(crowd.live) < n and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            live_at_start = len(crowd.live)
-            await asyncio.sleep(settle_s)
-            pids = {"app": procs.app.pid, "upstream": procs.upstream.pid, "clients": os.getpid()}
-            before = {k: proc_sample(p) for k, p in pids.items()}
-            t0 = time.monotonic()
-            slips_from = len(crowd.slips)
-            peak_rss = before["app"][1]
-            while time.monotonic() - t0 < seconds:
-                await asyncio.sleep(1)
-                peak_rss = max(peak_rss, proc_sample(procs.app.pid)[1])
-            t1 = time.monotonic()
-            after = {k: proc_sample(p) for k, p in pids.items()}
-            await asyncio.sleep(1.5)  # frames in flight at t1 arrive
-            upstream = await procs.dump_upstream()
-            crowd.stop.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            window = await measure_window(
+                procs, crowd, n, seconds, settle_s, live_wait_per_n=0.2, in_flight_s=1.5
+            )
         finally:
             await procs.close()
-    heard_up = {(c, s): t for c, s, t in upstream["c2u"]}
+    heard_up = {(c, s): t for c, s, t in window.upstream["c2u"]}
     heard_client = {(c, s): t for c, s, t in crowd.received}
-    c2u = summary(*latencies(crowd.sent, heard_up, t0, t1))
-    u2c = summary(*latencies([tuple(x) for x in upstream["u2c"]], heard_client, t0, t1))
-    wall = t1 - t0
-    cpu = {k: round(100 * (after[k][0] - before[k][0]) / wall, 1) for k in pids}
-    rss = after["app"][1]
-    slips = sorted(crowd.slips[slips_from:])
+    c2u = summary(*latencies(crowd.sent, heard_up, window.t0, window.t1))
+    u2c = summary(*latencies([tuple(x) for x in window.upstream["u2c"]], heard_client, window.t0, window.t1))
+    frames = sum(d.get("frames", 0) + d.get("dropped", 0) for d in (c2u, u2c))
+    app_cpu_s = window.after["app"][0] - window.before["app"][0]
     return {
         "n": n,
         "profile": profile,
         "client_frame_ms": frame_ms,
-        "live": live_at_start,
-        "seconds": round(wall, 1),
+        "live": window.live,
+        "seconds": round(window.t1 - window.t0, 1),
         "client_to_upstream": c2u,
         "upstream_to_client": u2c,
-        "cpu_pct_of_one_core": cpu,
-        "app_cpu_ms_per_session_s": round(10 * cpu["app"] / n, 3),
-        "app_cpu_us_per_frame": round(
-            1e6
-            * (after["app"][0] - before["app"][0])
-            / max(1, sum(d.get("frames", 0) + d.get("dropped", 0) for d in (c2u, u2c))),
-            1,
-        ),
-        "app_rss_mb": round(rss / 2**20, 1),
-        "app_rss_peak_mb": round(peak_rss / 2**20, 1),
-        "app_idle_rss_mb": round(idle_rss / 2**20, 1),
-        "rss_mb_per_session": round((rss - idle_rss) / 2**20 / n, 2),
-        "client_send_slip_p99_ms": round(1000 * slips[int(0.99 * (len(slips) - 1))], 2) if slips else None,
-        "interviews_started": crowd.interviews,
-        "errors": crowd.errors[:20],
-        "error_count": len(crowd.errors),
-        "upstream_problems": upstream["problems"][:10],
-        "loadavg_end": os.getloadavg(),
+        "app_cpu_us_per_frame": round(1e6 * app_cpu_s / max(1, frames), 1),
+        **level_figures(window, crowd, n),
     }
 
 

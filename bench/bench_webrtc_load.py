@@ -16,9 +16,8 @@ CLOCK_MONOTONIC):
   packet itself on arrival, bypassing its own aiortc jitter buffer, so a listener's buffering is not counted.
 Resolution: each onset is found to one 20 ms frame (Opus's 6.5 ms look-ahead shifts a tone's start within it),
 so read the figures as ±20 ms. They include the Opus encoder and decoder and the app's receive path: aiortc's
-jitter buffer holds 4 packets (80 ms) before decoding, and fastrtc's input resampler hands the handler 40 ms
-chunks (its frame size is the 960 samples of a 48 kHz frame, at 24 kHz), so candidate → model has a floor of
-about 100-120 ms that is the WebRTC stack's, not load. Onsets are few (about one per candidate per 10 s each way),
+jitter buffer holds 4 packets (80 ms) before decoding, so candidate → model has a floor of about 100 ms that is
+the WebRTC stack's, not load (Athena's handler resamples input in 20 ms frames; fastrtc's own made 40 ms). Onsets are few (about one per candidate per 10 s each way),
 so at small N the p99 is the maximum of a handful.
 
 Figures per N: onset delay each way (p50, p99, max) and missed onsets, the app process's CPU (% of one core)
@@ -64,10 +63,11 @@ from realtime_harness import (  # noqa: E402
     OnsetDetector,
     Processes,
     can_pin,
+    level_figures,
     machine,
     match_onsets,
+    measure_window,
     pin_self,
-    proc_sample,
     rms,
     save_plot,
     summary,
@@ -283,55 +283,22 @@ async def measure(n: int, seconds: float, settle_s: float, pin: bool = False) ->
         procs = Processes(Path(tmp), host=APP_ADDRESS)
         try:
             await procs.start(max_connections=max(20, n + 20), onsets=True, pin=pin)
-            await asyncio.sleep(2)
-            _, idle_rss = proc_sample(procs.app.pid)
             crowd = WebRTCCrowd(procs.base_url)
-            tasks = await crowd.run(n)
-            deadline = time.monotonic() + 60 + n * 0.5
-            while len(crowd.live) < n and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-            live_at_start = len(crowd.live)
-            await asyncio.sleep(settle_s)
-            pids = {"app": procs.app.pid, "upstream": procs.upstream.pid, "clients": os.getpid()}
-            before = {k: proc_sample(p) for k, p in pids.items()}
-            t0 = time.monotonic()
-            slips_from = len(crowd.slips)
-            peak_rss = before["app"][1]
-            while time.monotonic() - t0 < seconds:
-                await asyncio.sleep(1)
-                peak_rss = max(peak_rss, proc_sample(procs.app.pid)[1])
-            t1 = time.monotonic()
-            after = {k: proc_sample(p) for k, p in pids.items()}
-            await asyncio.sleep(2.5)  # onsets in flight at t1 arrive
-            upstream = await procs.dump_upstream()
-            crowd.stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+            window = await measure_window(
+                procs, crowd, n, seconds, settle_s, live_wait_per_n=0.5, in_flight_s=2.5, stop_grace_s=30
+            )
         finally:
             await procs.close()
+    upstream, t0, t1 = window.upstream, window.t0, window.t1
     c2u = onset_summary(*match_onsets(crowd.bursts, [tuple(x) for x in upstream["c2u_onsets"]], t0, t1))
     u2c = onset_summary(*match_onsets([tuple(x) for x in upstream["u2c_onsets"]], crowd.heard, t0, t1))
-    wall = t1 - t0
-    cpu = {k: round(100 * (after[k][0] - before[k][0]) / wall, 1) for k in pids}
-    rss = after["app"][1]
-    slips = sorted(crowd.slips[slips_from:])
     return {
         "n": n,
-        "live": live_at_start,
-        "seconds": round(wall, 1),
+        "live": window.live,
+        "seconds": round(t1 - t0, 1),
         "client_to_upstream": c2u,
         "upstream_to_client": u2c,
-        "cpu_pct_of_one_core": cpu,
-        "app_cpu_ms_per_session_s": round(10 * cpu["app"] / n, 3),
-        "app_rss_mb": round(rss / 2**20, 1),
-        "app_rss_peak_mb": round(peak_rss / 2**20, 1),
-        "app_idle_rss_mb": round(idle_rss / 2**20, 1),
-        "rss_mb_per_session": round((rss - idle_rss) / 2**20 / n, 2),
-        "client_send_slip_p99_ms": round(1000 * slips[int(0.99 * (len(slips) - 1))], 2) if slips else None,
-        "interviews_started": crowd.interviews,
-        "errors": crowd.errors[:20],
-        "error_count": len(crowd.errors),
-        "upstream_problems": upstream["problems"][:10],
-        "loadavg_end": os.getloadavg(),
+        **level_figures(window, crowd, n),
     }
 
 

@@ -368,6 +368,82 @@ def summary(ms: np.ndarray, lost: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------- a level
+@dataclass
+class Window:
+    """One load level's measured window: its bounds, what each process had used at each end, and what the fake
+    service recorded."""
+
+    live: int  # clients live when the window opened
+    t0: float
+    t1: float
+    before: dict[str, tuple[float, int]]  # process -> (CPU seconds, resident bytes), from proc_sample
+    after: dict[str, tuple[float, int]]
+    idle_rss: int  # the app's before any client connected
+    peak_rss: int
+    slips: list[float]  # how late the clients produced their frames, inside the window
+    upstream: dict[str, Any]
+
+
+async def measure_window(
+    procs: Processes, crowd: Any, n: int, seconds: float, settle_s: float, *,
+    live_wait_per_n: float, in_flight_s: float, stop_grace_s: float | None = None,
+) -> Window:  # fmt: skip
+    """Run `crowd` (a Crowd or the WebRTC one) at N on started processes and measure `seconds` once all are live
+    (or the wait ran out) and `settle_s` passed; then stop it, waiting `stop_grace_s` for clients to hang up
+    (None: cancel them at once)."""
+    await asyncio.sleep(2)
+    _, idle_rss = proc_sample(procs.app.pid)
+    tasks = await crowd.run(n)
+    deadline = time.monotonic() + 60 + n * live_wait_per_n
+    while len(crowd.live) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    live = len(crowd.live)
+    await asyncio.sleep(settle_s)
+    pids = {"app": procs.app.pid, "upstream": procs.upstream.pid, "clients": os.getpid()}
+    before = {k: proc_sample(p) for k, p in pids.items()}
+    t0 = time.monotonic()
+    slips_from = len(crowd.slips)
+    peak_rss = before["app"][1]
+    while time.monotonic() - t0 < seconds:
+        await asyncio.sleep(1)
+        peak_rss = max(peak_rss, proc_sample(procs.app.pid)[1])
+    t1 = time.monotonic()
+    after = {k: proc_sample(p) for k, p in pids.items()}
+    await asyncio.sleep(in_flight_s)  # what was in flight at t1 arrives
+    upstream = await procs.dump_upstream()
+    crowd.stop.set()
+    if stop_grace_s is None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    else:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), stop_grace_s)
+    return Window(live, t0, t1, before, after, idle_rss, peak_rss, crowd.slips[slips_from:], upstream)
+
+
+def level_figures(window: Window, crowd: Any, n: int) -> dict[str, Any]:
+    """The figures every load level reports besides its latencies: CPU, memory, the clients' own lag, errors."""
+    wall = window.t1 - window.t0
+    cpu = {k: round(100 * (window.after[k][0] - window.before[k][0]) / wall, 1) for k in window.before}
+    rss = window.after["app"][1]
+    slips = sorted(window.slips)
+    return {
+        "cpu_pct_of_one_core": cpu,
+        "app_cpu_ms_per_session_s": round(10 * cpu["app"] / n, 3),
+        "app_rss_mb": round(rss / 2**20, 1),
+        "app_rss_peak_mb": round(window.peak_rss / 2**20, 1),
+        "app_idle_rss_mb": round(window.idle_rss / 2**20, 1),
+        "rss_mb_per_session": round((rss - window.idle_rss) / 2**20 / n, 2),
+        "client_send_slip_p99_ms": round(1000 * slips[int(0.99 * (len(slips) - 1))], 2) if slips else None,
+        "interviews_started": crowd.interviews,
+        "errors": crowd.errors[:20],
+        "error_count": len(crowd.errors),
+        "upstream_problems": window.upstream["problems"][:10],
+        "loadavg_end": os.getloadavg(),
+    }
+
+
 # ---------------------------------------------------------------------------------------------------- onsets
 def rms(pcm: np.ndarray) -> float:
     """Root mean square of PCM16 samples."""

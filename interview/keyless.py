@@ -216,9 +216,8 @@ class KeylessInterviewer:
 
     def _hands_on(self, text: str, sql: str | None) -> list[Turn]:
         q = self.question
-        assert (
-            q is not None and q.reference_sql is not None and self.current is not None
-        )  # the bank checks hands-on SQL
+        # The bank refuses a hands-on question without reference SQL.
+        assert q is not None and q.reference_sql is not None and self.current is not None
         query = sql or extract_sql(text)
         if query is None:
             if is_no_answer(text):

@@ -579,30 +579,27 @@ class LeanRealtimeModel(OpenAIRealtimeWebSocketModel):
         await sequencer.mark_response_create_sent(pending)
 
     async def _handle_ws_event(self, event: dict[str, Any]) -> None:
-        if isinstance(event, dict) and event.get("type") in (
-            "response.output_item.added",
-            "response.output_item.done",
+        kind = event.get("type") if isinstance(event, dict) else None
+        if (
+            kind == "response.output_audio.delta"
+            and event.keys() >= _AUDIO_DELTA_FIELDS
+            and isinstance(event["delta"], str)
         ):
-            item = event.get(
-                "item"
-            )  # the SDK runs a tool for a completed function_call item (`_handle_output_item`)
+            await self._handle_audio_delta(ResponseAudioDeltaEvent.model_construct(**event))
+            return
+        if kind in _OUTPUT_ITEM_EVENTS:
+            # The SDK runs a tool for each completed function_call item (`_handle_output_item`).
+            item = event.get("item")
             if (
                 isinstance(item, dict)
                 and item.get("type") == "function_call"
                 and item.get("status") == "completed"
             ):
                 self._open_calls.add(str(item.get("call_id") or ""))
-        if (
-            isinstance(event, dict)
-            and event.get("type") == "response.output_audio.delta"
-            and event.keys() >= _AUDIO_DELTA_FIELDS
-            and isinstance(event["delta"], str)
-        ):
-            await self._handle_audio_delta(ResponseAudioDeltaEvent.model_construct(**event))
-            return
         await super()._handle_ws_event(event)
 
 
+_OUTPUT_ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
 _AUDIO_DELTA_FIELDS = frozenset(ResponseAudioDeltaEvent.model_fields) - {"event_id"}
 
 
