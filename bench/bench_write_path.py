@@ -226,6 +226,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def thread_count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, not {raw!r}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 50, 200], help="concurrent interviews")
@@ -234,7 +244,10 @@ def main() -> None:
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL ('' to skip)")
     parser.add_argument("--quick", action="store_true", help="N = 1, 50")
     parser.add_argument(
-        "--workers", type=int, default=None, help="threads for the SDK's sync tools (default: asyncio's own)"
+        "--workers",
+        type=thread_count,
+        default=None,
+        help="threads for the SDK's sync tools, 1 to 64 (default: asyncio's own)",
     )
     parser.add_argument("--out", default=str(RESULTS / "write_path.json"))
     args = parser.parse_args()
